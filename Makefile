@@ -1,0 +1,39 @@
+# Dagwright — the commands a developer and CI use. Scripts live in hack/.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/.cache/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: venv tools cluster-up cluster-down test unit-test cluster-test crds demo bench clean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	hack/venv.sh $(VENV)
+	touch $@
+
+tools:            ## build kube-apiserver, etcd, kwok, helm... into .cache/bin (skipped when present)
+	hack/build-tools.sh
+
+cluster-up: tools ## start the local control plane (idempotent); kubeconfig in .cluster/kubeconfig
+	hack/cluster-up.sh
+
+cluster-down:     ## stop exactly what cluster-up started and remove its state
+	hack/cluster-down.sh
+
+crds: venv        ## regenerate crds/*.yaml from the pydantic models
+	$(PY) -m dagwright.api.crdgen crds
+
+unit-test: venv
+	$(PY) -m pytest -q tests/unit
+
+test: venv tools  ## unit + cluster tests (starts the local control plane unless KUBECONFIG is given)
+	hack/test.sh
+
+demo: venv tools  ## local cluster + CRDs + operator + an example workflow, shown running to the end
+	hack/demo.sh
+
+bench: venv tools ## benchmarks; figures in bench/results/latest.json
+	$(PY) -m bench.run
+
+clean: cluster-down
+	rm -rf .cache/bin

@@ -1,0 +1,1 @@
+"""Dagwright api layer."""

@@ -1,0 +1,1 @@
+"""Dagwright render layer."""
