@@ -1,0 +1,350 @@
+"""Pydantic models of the `dagwright.io/v1alpha1` kinds: the single source of truth.
+
+`crds/*.yaml` are generated from these classes (`make crds`), and the controller parses every
+object it reads through them. Field descriptions become `kubectl explain` text. Cross-field rules
+that a CRD schema cannot express (cycles, unknown dependencies) live in `api.validation`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from dagwright.api.base import ApiModel
+
+GROUP = "dagwright.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+DnsLabel = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)]
+PodTemplateDict = Annotated[
+    dict[str, Any],
+    Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}),
+]
+
+
+class TriggerRule(str, Enum):
+    """When a task may start, judged from the final phases of its dependencies."""
+
+    ALL_SUCCEEDED = "AllSucceeded"
+    ALL_DONE = "AllDone"
+    ANY_FAILED = "AnyFailed"
+    ALL_FAILED = "AllFailed"
+    NONE_FAILED = "NoneFailed"
+
+
+class ConcurrencyPolicy(str, Enum):
+    """What a scheduled fire does while an earlier run of the workflow is still active."""
+
+    ALLOW = "Allow"
+    FORBID = "Forbid"
+    REPLACE = "Replace"
+
+
+class RunPhase(str, Enum):
+    """Phase of a WorkflowRun."""
+
+    PENDING = "Pending"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+FINISHED_RUN_PHASES = frozenset({RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED})
+
+
+class TaskPhase(str, Enum):
+    """Phase of one task inside a run."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    RETRYING = "Retrying"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+    CANCELLED = "Cancelled"
+
+
+FINISHED_TASK_PHASES = frozenset(
+    {TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.SKIPPED, TaskPhase.CANCELLED}
+)
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+
+class EnvVar(ApiModel):
+    """An environment variable with a literal value (use podTemplate for valueFrom)."""
+
+    name: str = Field(min_length=1, description="Variable name.")
+    value: str = Field("", description="Literal value; may use {{ params.x }} templates.")
+
+
+class RetryPolicy(ApiModel):
+    """How often a failed task is tried again, and how long to wait in between."""
+
+    limit: int = Field(0, ge=0, le=100, description="Retries after the first attempt (0: none).")
+    backoff_seconds: float = Field(
+        10, ge=0, le=86400, description="Wait before the first retry, in seconds."
+    )
+    backoff_factor: float = Field(
+        2, ge=1, le=100, description="Each further retry waits this many times longer."
+    )
+    max_backoff_seconds: float = Field(
+        600, ge=0, le=86400 * 7, description="Upper bound of the wait between attempts."
+    )
+
+
+class TaskDefaults(ApiModel):
+    """Settings applied to every task unless the task sets its own."""
+
+    retries: RetryPolicy | None = Field(None, description="Default retry policy.")
+    timeout_seconds: int | None = Field(
+        None, ge=1, description="Default per-attempt timeout (the Job's activeDeadlineSeconds)."
+    )
+    service_account_name: str | None = Field(
+        None, description="ServiceAccount the task pods run as (default: the namespace default)."
+    )
+    pod_template: PodTemplateDict | None = Field(
+        None,
+        description="Partial pod template (metadata + spec) merged into every task pod.",
+    )
+
+
+# --------------------------------------------------------------------------- task kinds
+
+
+class ContainerTask(ApiModel):
+    """Any container image, with its own command."""
+
+    image: str = Field(min_length=1, description="Container image.")
+    command: list[str] | None = Field(None, description="Entrypoint override.")
+    args: list[str] | None = Field(None, description="Arguments.")
+    env: list[EnvVar] | None = Field(None, description="Environment variables.")
+    working_dir: str | None = Field(None, description="Working directory.")
+
+
+class PythonTask(ApiModel):
+    """A Python script (inline) or module run with the image's python."""
+
+    image: str = Field(min_length=1, description="Image with a python interpreter.")
+    script: str | None = Field(None, description="Inline Python source. Exclusive with module.")
+    module: str | None = Field(None, description="Module run as `python -m MODULE`.")
+    args: list[str] | None = Field(None, description="Arguments for the script or module.")
+    env: list[EnvVar] | None = Field(None, description="Environment variables.")
+
+
+class SparkTask(ApiModel):
+    """A Spark application started with spark-submit."""
+
+    image: str = Field(min_length=1, description="Spark image (with spark-submit).")
+    main_application_file: str = Field(min_length=1, description="Application jar or .py.")
+    main_class: str | None = Field(None, description="Main class (JVM applications).")
+    args: list[str] | None = Field(None, description="Application arguments.")
+    conf: dict[str, str] | None = Field(None, description="Spark configuration (--conf).")
+
+
+class DbtTask(ApiModel):
+    """A dbt command against a project baked into the image."""
+
+    image: str = Field(min_length=1, description="dbt image.")
+    command: str = Field("build", description="dbt command: build, run, test, seed, snapshot…")
+    select: list[str] | None = Field(None, description="--select arguments.")
+    project_dir: str | None = Field(None, description="--project-dir.")
+    target: str | None = Field(None, description="--target.")
+
+
+TASK_KINDS = ("python", "spark", "dbt", "container")
+
+
+class Task(ApiModel):
+    """One node of the DAG: exactly one of python, spark, dbt or container."""
+
+    name: DnsLabel = Field(description="Task name, a DNS label unique in the workflow.")
+    depends_on: list[DnsLabel] | None = Field(
+        None, description="Tasks that must finish (per triggerRule) before this one starts."
+    )
+    trigger_rule: TriggerRule = Field(
+        TriggerRule.ALL_SUCCEEDED, description="When the task may start, given its dependencies."
+    )
+    retries: RetryPolicy | None = Field(None, description="Retry policy (over defaults).")
+    timeout_seconds: int | None = Field(
+        None, ge=1, description="Per-attempt timeout in seconds (over defaults)."
+    )
+    service_account_name: str | None = Field(None, description="ServiceAccount (over defaults).")
+    pod_template: PodTemplateDict | None = Field(
+        None, description="Partial pod template merged over defaults.podTemplate."
+    )
+    python: PythonTask | None = Field(None, description="Run a Python script or module.")
+    spark: SparkTask | None = Field(None, description="Run a Spark application.")
+    dbt: DbtTask | None = Field(None, description="Run a dbt command.")
+    container: ContainerTask | None = Field(None, description="Run any container.")
+
+    def kind(self) -> str | None:
+        """The task kind that is set, or None when none or several are."""
+        kinds = [k for k in TASK_KINDS if getattr(self, k) is not None]
+        return kinds[0] if len(kinds) == 1 else None
+
+
+class Param(ApiModel):
+    """A run parameter with a default, templated into tasks as {{ params.NAME }}."""
+
+    name: str = Field(pattern=PARAM_NAME_PATTERN, description="Parameter name.")
+    default: str | None = Field(None, description="Value when the run does not set one.")
+    description: str | None = Field(None, description="What the parameter is for.")
+
+
+class SecretKeyRef(ApiModel):
+    """A key of a Secret in the workflow's namespace."""
+
+    name: str = Field(min_length=1, description="Secret name.")
+    key: str = Field(min_length=1, description="Key in the Secret.")
+
+
+class ValueFrom(ApiModel):
+    """Where a value comes from."""
+
+    secret_key_ref: SecretKeyRef = Field(description="A Secret key.")
+
+
+class Webhook(ApiModel):
+    """An HTTP endpoint that receives a JSON POST."""
+
+    url: str | None = Field(None, description="Literal URL (prefer urlFrom for secrets).")
+    url_from: ValueFrom | None = Field(None, description="URL read from a Secret.")
+
+
+class Notification(ApiModel):
+    """A webhook called when a run ends in one of the listed phases."""
+
+    on: list[RunPhase] = Field(
+        default_factory=lambda: [RunPhase.FAILED, RunPhase.SUCCEEDED],
+        description="Run phases that trigger the notification.",
+    )
+    webhook: Webhook = Field(description="Where to send it.")
+
+
+class WorkflowSpec(ApiModel):
+    """A DAG of tasks, optionally run on a cron schedule."""
+
+    schedule: str | None = Field(None, description="Cron expression (5 fields).")
+    timezone: str = Field("UTC", description="IANA time zone of the schedule.")
+    concurrency_policy: ConcurrencyPolicy = Field(
+        ConcurrencyPolicy.ALLOW, description="Allow, Forbid or Replace (as CronJob)."
+    )
+    starting_deadline_seconds: int | None = Field(
+        None, ge=0, description="A missed fire older than this is skipped, with an Event."
+    )
+    catchup: bool = Field(False, description="Create runs for every missed interval (bounded).")
+    suspend: bool = Field(False, description="Stop new scheduled runs; running runs go on.")
+    successful_runs_history_limit: int = Field(
+        5, ge=0, description="Finished successful runs kept."
+    )
+    failed_runs_history_limit: int = Field(5, ge=0, description="Finished failed runs kept.")
+    max_active_runs: int | None = Field(
+        None, ge=1, description="Runs of this workflow at once; more wait as Queued."
+    )
+    max_parallel_tasks: int | None = Field(
+        None, ge=1, description="Tasks of one run running at once."
+    )
+    timeout_seconds: int | None = Field(
+        None, ge=1, description="Whole-run timeout; the run fails and its tasks are stopped."
+    )
+    job_ttl_seconds_after_finished: int | None = Field(
+        None,
+        ge=0,
+        description="Delete each task Job this long after it finishes (default: keep while "
+        "the run exists).",
+    )
+    params: list[Param] | None = Field(None, description="Run parameters with defaults.")
+    defaults: TaskDefaults | None = Field(None, description="Defaults for every task.")
+    tasks: list[Task] = Field(min_length=1, description="The DAG's tasks.")
+    notifications: list[Notification] | None = Field(
+        None, description="Webhooks called when a run finishes."
+    )
+
+
+class WorkflowRef(ApiModel):
+    """A Workflow in the run's namespace."""
+
+    name: str = Field(min_length=1, description="Workflow name.")
+
+
+class WorkflowRunSpec(ApiModel):
+    """One execution of a DAG."""
+
+    workflow_ref: WorkflowRef | None = Field(None, description="The Workflow to run.")
+    workflow_spec: WorkflowSpec | None = Field(
+        None, description="An inline workflow (instead of workflowRef)."
+    )
+    params: dict[str, str] | None = Field(None, description="Parameter values for this run.")
+    logical_date: str | None = Field(
+        None, description="The data time this run is for (RFC 3339); default creation time."
+    )
+    cancel: bool = Field(False, description="True stops running tasks and starts no more.")
+
+
+# --------------------------------------------------------------------------- status
+
+
+class TaskStatus(ApiModel):
+    """What happened to one task; kept short so 5,000-task runs stay small."""
+
+    phase: TaskPhase = Field(description="Task phase.")
+    attempts: int = Field(0, ge=0, description="Attempts started so far.")
+    job: str | None = Field(None, description="Job of the latest attempt.")
+    started_at: str | None = Field(None, description="When the first attempt started.")
+    finished_at: str | None = Field(None, description="When the task reached its final phase.")
+    next_attempt_at: str | None = Field(None, description="When a Retrying task starts again.")
+    message: str | None = Field(None, description="Why the task is in this phase.")
+
+
+class Condition(ApiModel):
+    """A Kubernetes-style condition."""
+
+    type: str = Field(description="Condition type.")
+    status: str = Field(description="True, False or Unknown.")
+    reason: str | None = Field(None, description="CamelCase reason.")
+    message: str | None = Field(None, description="Human message.")
+    last_transition_time: str | None = Field(None, description="When status last changed.")
+    observed_generation: int | None = Field(None, description="Generation observed.")
+
+
+class WorkflowRunStatus(ApiModel):
+    """Observed state of a run."""
+
+    phase: RunPhase | None = Field(None, description="Run phase.")
+    progress: str | None = Field(None, description="Finished tasks / all tasks, e.g. 3/7.")
+    started_at: str | None = Field(None, description="When the run started.")
+    finished_at: str | None = Field(None, description="When the run finished.")
+    message: str | None = Field(None, description="Why the run is in this phase.")
+    workflow_generation: int | None = Field(
+        None, description="Generation of the Workflow the run froze at its start."
+    )
+    frozen_spec: str | None = Field(
+        None,
+        description="The workflow spec this run executes (gzip + base64 of its JSON), frozen "
+        "at start so editing the Workflow never changes a started run.",
+    )
+    tasks: dict[str, TaskStatus] | None = Field(None, description="Per-task status.")
+    conditions: list[Condition] | None = Field(None, description="Conditions.")
+    observed_generation: int | None = Field(None, description="Last generation reconciled.")
+
+
+class WorkflowStatus(ApiModel):
+    """Observed state of a Workflow: its schedule and its latest runs."""
+
+    last_schedule_time: str | None = Field(None, description="Latest fire time that made a run.")
+    next_schedule_time: str | None = Field(None, description="Next fire time.")
+    last_run: str | None = Field(None, description="Name of the latest run.")
+    last_run_phase: RunPhase | None = Field(None, description="Phase of the latest run.")
+    active_runs: list[str] | None = Field(None, description="Runs not finished yet.")
+    conditions: list[Condition] | None = Field(None, description="Conditions.")
+    observed_generation: int | None = Field(None, description="Last generation reconciled.")
