@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from dagwright.api.base import ApiModel
 
@@ -26,6 +26,22 @@ PodTemplateDict = Annotated[
     dict[str, Any],
     Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}),
 ]
+
+MAX_TASKS = 5000
+"""Most tasks in one workflow; the CRD needs a bound to keep its CEL rules' cost in budget."""
+
+
+def _cel_rules(*rules: dict[str, str]) -> ConfigDict:
+    """Model config carrying CEL rules (`x-kubernetes-validations`) into the generated CRD.
+
+    The API server enforces them at apply time; `api.validation` checks the same in Python.
+    """
+    return ConfigDict(json_schema_extra={"x-kubernetes-validations": list(rules)})
+
+
+def _list_map_by_name() -> dict[str, Any]:
+    """CRD list markers: items keyed by `name`, so the API server refuses duplicate names."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
 
 
 class TriggerRule(str, Enum):
@@ -134,6 +150,13 @@ class ContainerTask(ApiModel):
 class PythonTask(ApiModel):
     """A Python script (inline) or module run with the image's python."""
 
+    model_config = _cel_rules(
+        {
+            "rule": "has(self.script) != has(self.module)",
+            "message": "python: exactly one of script, module must be set",
+        }
+    )
+
     image: str = Field(min_length=1, description="Image with a python interpreter.")
     script: str | None = Field(None, description="Inline Python source. Exclusive with module.")
     module: str | None = Field(None, description="Module run as `python -m MODULE`.")
@@ -166,6 +189,16 @@ TASK_KINDS = ("python", "spark", "dbt", "container")
 
 class Task(ApiModel):
     """One node of the DAG: exactly one of python, spark, dbt or container."""
+
+    model_config = _cel_rules(
+        {
+            "rule": "[has(self.python), has(self.spark), has(self.dbt), has(self.container)]"
+            ".filter(k, k).size() == 1",
+            "message": "exactly one of python, spark, dbt, container must be set",
+            "messageExpression": "'task ' + self.name + ': exactly one of python, spark, dbt, "
+            "container must be set'",
+        }
+    )
 
     name: DnsLabel = Field(description="Task name, a DNS label unique in the workflow.")
     depends_on: list[DnsLabel] | None = Field(
@@ -217,6 +250,13 @@ class ValueFrom(ApiModel):
 class Webhook(ApiModel):
     """An HTTP endpoint that receives a JSON POST."""
 
+    model_config = _cel_rules(
+        {
+            "rule": "has(self.url) != has(self.urlFrom)",
+            "message": "webhook: exactly one of url, urlFrom must be set",
+        }
+    )
+
     url: str | None = Field(None, description="Literal URL (prefer urlFrom for secrets).")
     url_from: ValueFrom | None = Field(None, description="URL read from a Secret.")
 
@@ -263,9 +303,18 @@ class WorkflowSpec(ApiModel):
         description="Delete each task Job this long after it finishes (default: keep while "
         "the run exists).",
     )
-    params: list[Param] | None = Field(None, description="Run parameters with defaults.")
+    params: list[Param] | None = Field(
+        None,
+        description="Run parameters with defaults; names are unique.",
+        json_schema_extra=_list_map_by_name(),
+    )
     defaults: TaskDefaults | None = Field(None, description="Defaults for every task.")
-    tasks: list[Task] = Field(min_length=1, description="The DAG's tasks.")
+    tasks: list[Task] = Field(
+        min_length=1,
+        max_length=MAX_TASKS,
+        description="The DAG's tasks; names are unique.",
+        json_schema_extra=_list_map_by_name(),
+    )
     notifications: list[Notification] | None = Field(
         None, description="Webhooks called when a run finishes."
     )
@@ -279,6 +328,13 @@ class WorkflowRef(ApiModel):
 
 class WorkflowRunSpec(ApiModel):
     """One execution of a DAG."""
+
+    model_config = _cel_rules(
+        {
+            "rule": "has(self.workflowRef) != has(self.workflowSpec)",
+            "message": "exactly one of workflowRef, workflowSpec must be set",
+        }
+    )
 
     workflow_ref: WorkflowRef | None = Field(None, description="The Workflow to run.")
     workflow_spec: WorkflowSpec | None = Field(
