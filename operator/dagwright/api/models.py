@@ -380,6 +380,7 @@ class WorkflowRunStatus(ApiModel):
     progress: str | None = Field(None, description="Finished tasks / all tasks, e.g. 3/7.")
     started_at: str | None = Field(None, description="When the run started.")
     finished_at: str | None = Field(None, description="When the run finished.")
+    duration: str | None = Field(None, description="How long the run took, once finished.")
     message: str | None = Field(None, description="Why the run is in this phase.")
     workflow_generation: int | None = Field(
         None, description="Generation of the Workflow the run froze at its start."

@@ -1,0 +1,382 @@
+"""`plan_run`: the one pure function that decides what a run does next.
+
+Input: a `RunSnapshot` (frozen spec, current status, observed Jobs, now). Output: a `RunPlan`
+(Jobs to create or stop, the new status, transitions for Events, when to look again).
+No clock, no API, no logging. Level-triggered: the same snapshot always gives the same plan,
+and a plan whose Jobs already exist changes nothing — that is what makes a crash between
+any two API calls harmless.
+
+Each task's phase is derived from its newest Job when one exists, else from the status written
+earlier (which remembers Jobs that were deleted or garbage-collected). Tasks are walked in
+topological order, so a dependency's phase of this pass is known before its dependents are
+judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dagwright.api.models import (
+    FINISHED_RUN_PHASES,
+    FINISHED_TASK_PHASES,
+    RunPhase,
+    Task,
+    TaskPhase,
+    TaskStatus,
+    WorkflowRunStatus,
+)
+from dagwright.planner.dag import topological_order
+from dagwright.planner.retry import effective_retry_policy, max_attempts, retry_delay
+from dagwright.planner.snapshot import (
+    EventType,
+    JobState,
+    JobToCreate,
+    ObservedJob,
+    RunPlan,
+    RunSnapshot,
+    Transition,
+)
+from dagwright.planner.timefmt import format_duration, format_time, parse_time
+from dagwright.planner.triggers import Readiness, assess_trigger
+from dagwright.render.names import job_name
+
+GROUPED_EVENT_NAMES = 10
+
+
+@dataclass
+class _Pass:
+    """Mutable scratch state of one planning pass (never leaves this module)."""
+
+    snapshot: RunSnapshot
+    tasks: dict[str, TaskStatus]
+    plan: RunPlan
+    free_slots: float
+    stopping: bool
+    requeue: list[float]
+
+
+def plan_run(snapshot: RunSnapshot) -> RunPlan:
+    """Decide the next step of the run in `snapshot` (see the module docstring)."""
+    status = snapshot.status
+    if status.phase in FINISHED_RUN_PHASES:
+        return RunPlan(status=status)
+    if not snapshot.admitted and not status.started_at:
+        queued = status.model_copy(
+            update={"phase": RunPhase.QUEUED, "message": "waiting for a slot (maxActiveRuns)"}
+        )
+        return RunPlan(status=queued)
+    now = snapshot.now
+    started_at = status.started_at or format_time(now)
+    run_timed_out = _run_timed_out(snapshot, parse_time(started_at))
+    stopping = snapshot.cancel or run_timed_out
+    work = _Pass(
+        snapshot=snapshot,
+        tasks={},
+        plan=RunPlan(status=status),
+        free_slots=_free_slots(snapshot),
+        stopping=stopping,
+        requeue=[],
+    )
+    by_name = {t.name: t for t in snapshot.spec.tasks}
+    for name in topological_order(snapshot.spec):
+        work.tasks[name] = _plan_task(work, by_name[name])
+    new_status = _run_status(work, started_at, run_timed_out)
+    work.plan.status = new_status
+    work.plan.transitions = _run_transitions(status, new_status) + _task_transitions(
+        status, new_status
+    )
+    if new_status.phase not in FINISHED_RUN_PHASES:
+        deadline = _run_deadline(snapshot, parse_time(started_at))
+        if deadline is not None:
+            work.requeue.append((deadline - now).total_seconds())
+        if work.requeue:
+            work.plan.requeue_after = max(min(work.requeue), 0.0)
+    return work.plan
+
+
+# --------------------------------------------------------------------------- per task
+
+
+def _plan_task(work: _Pass, task: Task) -> TaskStatus:
+    previous = (work.snapshot.status.tasks or {}).get(task.name)
+    latest = _latest_job(work.snapshot.jobs.get(task.name, []))
+    recorded_attempts = previous.attempts if previous else 0
+    if latest is not None and latest.attempt >= recorded_attempts:
+        return _from_job(work, task, previous, latest)
+    if previous is not None and previous.phase in FINISHED_TASK_PHASES:
+        return previous
+    if previous is not None and recorded_attempts > 0:
+        return _job_vanished(work, task, previous)
+    return _not_started(work, task, previous)
+
+
+def _from_job(
+    work: _Pass, task: Task, previous: TaskStatus | None, job: ObservedJob
+) -> TaskStatus:
+    now = work.snapshot.now
+    started_at = (previous.started_at if previous else None) or format_time(job.started_at or now)
+    base = TaskStatus(
+        phase=TaskPhase.RUNNING,
+        attempts=job.attempt,
+        job=job.name,
+        started_at=started_at,
+        message=previous.message if previous and previous.attempts == job.attempt else None,
+    )
+    if job.state == JobState.ACTIVE:
+        if work.stopping:
+            work.plan.stop.append(job.name)
+            return _cancelled(work, base, "stopped: " + _stop_reason(work))
+        if previous is not None and previous.phase == TaskPhase.RUNNING and previous.attempts == job.attempt:
+            return previous
+        return base
+    finished_at = format_time(job.finished_at or now)
+    if job.state == JobState.SUCCEEDED:
+        return base.model_copy(
+            update={"phase": TaskPhase.SUCCEEDED, "finished_at": finished_at, "message": None}
+        )
+    if previous is not None and previous.phase in FINISHED_TASK_PHASES and previous.attempts == job.attempt:
+        return previous
+    failure = job.failure or "failed"
+    if job.stopped:
+        return _cancelled(work, base, previous.message if previous and previous.message else "stopped")
+    message = f"attempt {job.attempt} failed: {failure}"
+    return _after_failure(work, task, base, previous, job.attempt, message, job.finished_at or now)
+
+
+def _job_vanished(work: _Pass, task: Task, previous: TaskStatus) -> TaskStatus:
+    """The status says an attempt ran, but its Job is gone (deleted under us)."""
+    if previous.phase == TaskPhase.RETRYING:
+        return _after_failure(
+            work, task, previous, previous, previous.attempts, previous.message or "", work.snapshot.now
+        )
+    message = f"attempt {previous.attempts} failed: its Job {previous.job} was deleted"
+    return _after_failure(
+        work, task, previous, previous, previous.attempts, message, work.snapshot.now
+    )
+
+
+def _after_failure(
+    work: _Pass,
+    task: Task,
+    base: TaskStatus,
+    previous: TaskStatus | None,
+    attempt: int,
+    message: str,
+    failed_at: datetime,
+) -> TaskStatus:
+    now = work.snapshot.now
+    policy = effective_retry_policy(work.snapshot.spec, task)
+    if work.stopping:
+        return _cancelled(work, base, message)
+    if attempt >= max_attempts(policy):
+        return base.model_copy(
+            update={
+                "phase": TaskPhase.FAILED,
+                "finished_at": format_time(failed_at),
+                "message": message,
+                "next_attempt_at": None,
+            }
+        )
+    if previous is not None and previous.phase == TaskPhase.RETRYING and previous.next_attempt_at and previous.attempts == attempt:
+        next_at = parse_time(previous.next_attempt_at)
+    else:
+        next_at = failed_at + timedelta(seconds=retry_delay(policy, attempt))
+    retrying = base.model_copy(
+        update={
+            "phase": TaskPhase.RETRYING,
+            "message": message,
+            "next_attempt_at": format_time(next_at, precise=True),
+        }
+    )
+    if now < next_at or work.free_slots < 1:
+        if now < next_at:
+            work.requeue.append((next_at - now).total_seconds())
+        return retrying
+    return _start(work, task.name, attempt + 1, retrying)
+
+
+def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
+    pending = previous or TaskStatus(phase=TaskPhase.PENDING, attempts=0)
+    if work.stopping:
+        return _cancelled(work, pending, "not started: " + _stop_reason(work))
+    upstream = {dep: work.tasks[dep].phase for dep in task.depends_on or []}
+    readiness, reason = assess_trigger(task.trigger_rule, upstream)
+    if readiness == Readiness.SKIP:
+        return pending.model_copy(
+            update={
+                "phase": TaskPhase.SKIPPED,
+                "message": reason,
+                "finished_at": format_time(work.snapshot.now),
+            }
+        )
+    if readiness == Readiness.WAIT or work.free_slots < 1:
+        return pending
+    return _start(work, task.name, 1, pending)
+
+
+def _start(work: _Pass, task: str, attempt: int, current: TaskStatus) -> TaskStatus:
+    name = job_name(work.snapshot.run_name, task, attempt)
+    work.plan.create.append(JobToCreate(task=task, attempt=attempt, name=name))
+    work.free_slots -= 1
+    return current.model_copy(
+        update={
+            "phase": TaskPhase.RUNNING,
+            "attempts": attempt,
+            "job": name,
+            "started_at": current.started_at or format_time(work.snapshot.now),
+            "next_attempt_at": None,
+            "finished_at": None,
+        }
+    )
+
+
+def _cancelled(work: _Pass, current: TaskStatus, message: str) -> TaskStatus:
+    return current.model_copy(
+        update={
+            "phase": TaskPhase.CANCELLED,
+            "message": message,
+            "finished_at": format_time(work.snapshot.now),
+            "next_attempt_at": None,
+        }
+    )
+
+
+def _latest_job(jobs: list[ObservedJob]) -> ObservedJob | None:
+    return max(jobs, key=lambda j: j.attempt) if jobs else None
+
+
+# --------------------------------------------------------------------------- whole run
+
+
+def _free_slots(snapshot: RunSnapshot) -> float:
+    limit = snapshot.spec.max_parallel_tasks
+    if limit is None:
+        return float("inf")
+    active = sum(
+        1
+        for jobs in snapshot.jobs.values()
+        if (latest := _latest_job(jobs)) is not None and latest.state == JobState.ACTIVE
+    )
+    return float(limit - active)
+
+
+def _run_deadline(snapshot: RunSnapshot, started_at: datetime) -> datetime | None:
+    if snapshot.spec.timeout_seconds is None:
+        return None
+    return started_at + timedelta(seconds=snapshot.spec.timeout_seconds)
+
+
+def _run_timed_out(snapshot: RunSnapshot, started_at: datetime) -> bool:
+    deadline = _run_deadline(snapshot, started_at)
+    return deadline is not None and snapshot.now >= deadline and not snapshot.cancel
+
+
+def _stop_reason(work: _Pass) -> str:
+    if work.snapshot.cancel:
+        return "the run was cancelled"
+    return f"the run timed out after {work.snapshot.spec.timeout_seconds}s"
+
+
+def _run_status(work: _Pass, started_at: str, run_timed_out: bool) -> WorkflowRunStatus:
+    tasks = work.tasks
+    finished = sum(1 for t in tasks.values() if t.phase in FINISHED_TASK_PHASES)
+    failed = [n for n, t in tasks.items() if t.phase == TaskPhase.FAILED]
+    previous = work.snapshot.status
+    phase, message = RunPhase.RUNNING, None
+    if work.snapshot.cancel:
+        phase, message = RunPhase.CANCELLED, "cancelled by spec.cancel"
+    elif run_timed_out:
+        phase, message = RunPhase.FAILED, _stop_reason(work)
+    elif finished == len(tasks):
+        if failed:
+            phase = RunPhase.FAILED
+            message = f"{len(failed)} task(s) failed: " + ", ".join(failed[:GROUPED_EVENT_NAMES])
+        else:
+            phase, message = RunPhase.SUCCEEDED, "all tasks finished"
+    update: dict[str, object] = {
+        "phase": phase,
+        "message": message,
+        "progress": f"{finished}/{len(tasks)}",
+        "started_at": started_at,
+        "tasks": tasks,
+    }
+    if phase in FINISHED_RUN_PHASES:
+        finished_at = previous.finished_at or format_time(work.snapshot.now)
+        update["finished_at"] = finished_at
+        update["duration"] = format_duration(parse_time(finished_at) - parse_time(started_at))
+    return previous.model_copy(update=update)
+
+
+# --------------------------------------------------------------------------- transitions
+
+_RUN_REASONS = {
+    RunPhase.RUNNING: ("RunStarted", EventType.NORMAL),
+    RunPhase.SUCCEEDED: ("RunSucceeded", EventType.NORMAL),
+    RunPhase.FAILED: ("RunFailed", EventType.WARNING),
+    RunPhase.CANCELLED: ("RunCancelled", EventType.WARNING),
+    RunPhase.QUEUED: ("RunQueued", EventType.NORMAL),
+}
+
+_TASK_REASONS = {
+    TaskPhase.RUNNING: ("TaskStarted", EventType.NORMAL),
+    TaskPhase.SUCCEEDED: ("TaskSucceeded", EventType.NORMAL),
+    TaskPhase.FAILED: ("TaskFailed", EventType.WARNING),
+    TaskPhase.RETRYING: ("TaskRetrying", EventType.WARNING),
+    TaskPhase.SKIPPED: ("TaskSkipped", EventType.NORMAL),
+    TaskPhase.CANCELLED: ("TaskCancelled", EventType.WARNING),
+}
+
+# Routine transitions of many tasks in one pass share one Event (API economy).
+_GROUPED = {"TaskStarted", "TaskSucceeded", "TaskSkipped", "TaskCancelled"}
+
+
+def _run_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Transition]:
+    if old.phase == new.phase or new.phase not in _RUN_REASONS:
+        return []
+    if new.phase == RunPhase.RUNNING and old.phase not in (None, RunPhase.PENDING, RunPhase.QUEUED):
+        return []
+    reason, kind = _RUN_REASONS[RunPhase(new.phase)]
+    message = f"run {new.phase.lower() if isinstance(new.phase, str) else new.phase}"
+    if new.phase == RunPhase.RUNNING:
+        message = f"run started with {len(new.tasks or {})} task(s)"
+    elif new.message:
+        message = f"run {RunPhase(new.phase).value.lower()}: {new.message}"
+        if new.duration:
+            message += f" (after {new.duration})"
+    return [Transition(reason=reason, message=message, type=kind)]
+
+
+def _task_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Transition]:
+    grouped: dict[str, list[str]] = {}
+    single: list[Transition] = []
+    old_tasks = old.tasks or {}
+    for name, task in (new.tasks or {}).items():
+        before = old_tasks.get(name)
+        changed = before is None or before.phase != task.phase or before.attempts != task.attempts
+        if not changed or task.phase not in _TASK_REASONS:
+            continue
+        reason, kind = _TASK_REASONS[TaskPhase(task.phase)]
+        if reason in _GROUPED:
+            label = f"{name} (attempt {task.attempts})" if task.attempts > 1 else name
+            grouped.setdefault(reason, []).append(label)
+            continue
+        single.append(Transition(reason=reason, message=_task_message(name, task), type=kind, task=name))
+    for reason, names in grouped.items():
+        kind = _TASK_REASONS[_phase_of(reason)][1]
+        shown = ", ".join(names[:GROUPED_EVENT_NAMES])
+        more = f" and {len(names) - GROUPED_EVENT_NAMES} more" if len(names) > GROUPED_EVENT_NAMES else ""
+        verb = reason.removeprefix("Task").lower()
+        task = names[0] if len(names) == 1 else None
+        single.insert(0, Transition(reason=reason, message=f"{verb}: {shown}{more}", type=kind, task=task))
+    return single
+
+
+def _phase_of(reason: str) -> TaskPhase:
+    return next(p for p, (r, _) in _TASK_REASONS.items() if r == reason)
+
+
+def _task_message(name: str, task: TaskStatus) -> str:
+    if task.phase == TaskPhase.RETRYING:
+        return f"task {name}: {task.message}; retrying at {task.next_attempt_at}"
+    return f"task {name}: {task.message}" if task.message else f"task {name} {task.phase}"

@@ -1,0 +1,85 @@
+"""The planner's inputs and outputs: immutable snapshots, no API objects.
+
+The controller fills a `RunSnapshot` from what the API server holds; `plan_run` returns a
+`RunPlan`; the controller carries it out. Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from dagwright.api.models import WorkflowRunStatus, WorkflowSpec
+
+
+class JobState(str, Enum):
+    """What a task attempt's Job is doing, as observed."""
+
+    ACTIVE = "Active"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class ObservedJob:
+    """The parts of a task attempt's Job that decisions depend on."""
+
+    name: str
+    task: str
+    attempt: int
+    state: JobState
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    failure: str | None = None  # e.g. "exit code 2", "timed out after 30s"
+    stopped: bool = False  # suspended by the operator (cancel or run timeout)
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """Everything `plan_run` may look at for one run, captured at `now`."""
+
+    run_name: str
+    spec: WorkflowSpec
+    status: WorkflowRunStatus
+    jobs: dict[str, list[ObservedJob]]  # task name -> its attempts' Jobs
+    now: datetime
+    cancel: bool = False
+    admitted: bool = True  # False while maxActiveRuns holds the run back (phase Queued)
+
+
+class EventType(str, Enum):
+    """Kubernetes Event types."""
+
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change someone would look for in `kubectl describe`: becomes one Event."""
+
+    reason: str
+    message: str
+    type: EventType = EventType.NORMAL
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class JobToCreate:
+    """One task attempt to start."""
+
+    task: str
+    attempt: int
+    name: str
+
+
+@dataclass
+class RunPlan:
+    """What to do for one run: Jobs to create and stop, the new status, Events, next look."""
+
+    status: WorkflowRunStatus
+    create: list[JobToCreate] = field(default_factory=list)
+    stop: list[str] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    requeue_after: float | None = None
