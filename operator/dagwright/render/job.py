@@ -1,0 +1,117 @@
+"""`build_job`: one task attempt rendered to a Kubernetes Job manifest (a plain dict).
+
+Pure. The Job runs exactly one pod (`backoffLimit: 0`, `restartPolicy: Never`) because retries
+belong to the operator; it carries the Dagwright labels (also on its pod, so kwok stages and
+`kubectl logs -l` can find it), an ownerReference to its run, and the task's timeout as
+`activeDeadlineSeconds`. `defaults.podTemplate` then the task's `podTemplate` merge on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagwright.api.models import API_VERSION, Task, WorkflowSpec
+from dagwright.render.kinds import build_main_container
+from dagwright.render.merge import deep_merge
+from dagwright.render.names import job_name, label_value
+from dagwright.render.templating import render_value
+
+LABEL_WORKFLOW = "dagwright.io/workflow"
+LABEL_RUN = "dagwright.io/run"
+LABEL_TASK = "dagwright.io/task"
+LABEL_ATTEMPT = "dagwright.io/attempt"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "dagwright"}
+
+RESTRICTED_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Who a Job belongs to: the run's name, namespace and uid, and its workflow's name."""
+
+    name: str
+    namespace: str
+    uid: str
+    workflow: str
+    template_context: dict[str, str] = field(default_factory=dict)
+
+
+def build_labels(run: RunIdentity, task: str | None = None, attempt: int | None = None) -> dict[str, str]:
+    """The labels of API.md for an object of `run` (and of one task attempt)."""
+    labels = {LABEL_WORKFLOW: label_value(run.workflow), LABEL_RUN: label_value(run.name), **MANAGED_BY}
+    if task is not None:
+        labels[LABEL_TASK] = task
+    if attempt is not None:
+        labels[LABEL_ATTEMPT] = str(attempt)
+    return labels
+
+
+def build_owner_reference(run: RunIdentity) -> dict[str, Any]:
+    """The ownerReference that makes the run own (and garbage-collect) a Job."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "WorkflowRun",
+        "name": run.name,
+        "uid": run.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _setting(task: Task, spec: WorkflowSpec, attribute: str) -> Any:
+    own = getattr(task, attribute)
+    if own is not None:
+        return own
+    return getattr(spec.defaults, attribute) if spec.defaults is not None else None
+
+
+def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], context: dict[str, str]) -> dict[str, Any]:
+    """The Job's pod template: main container, restricted defaults, then podTemplate merges."""
+    container = build_main_container(task)
+    container["securityContext"] = dict(RESTRICTED_CONTAINER_SECURITY)
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "enableServiceLinks": False,
+    }
+    service_account = _setting(task, spec, "service_account_name")
+    if service_account:
+        pod_spec["serviceAccountName"] = service_account
+    pod: dict[str, Any] = {"metadata": {"labels": dict(labels)}, "spec": pod_spec}
+    for overlay in (spec.defaults.pod_template if spec.defaults else None, task.pod_template):
+        if overlay:
+            pod = deep_merge(pod, overlay)
+    pod["metadata"]["labels"] = {**pod["metadata"].get("labels", {}), **labels}
+    pod["spec"]["restartPolicy"] = "Never"
+    return render_value(pod, context)
+
+
+def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int) -> dict[str, Any]:
+    """The Job manifest for `attempt` (1-based) of `task` in `run`."""
+    labels = build_labels(run, task.name, attempt)
+    job_spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "template": build_pod_template(spec, task, labels, run.template_context),
+    }
+    timeout = _setting(task, spec, "timeout_seconds")
+    if timeout:
+        job_spec["activeDeadlineSeconds"] = timeout
+    if spec.job_ttl_seconds_after_finished is not None:
+        job_spec["ttlSecondsAfterFinished"] = spec.job_ttl_seconds_after_finished
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(run.name, task.name, attempt),
+            "namespace": run.namespace,
+            "labels": labels,
+            "ownerReferences": [build_owner_reference(run)],
+        },
+        "spec": job_spec,
+    }
