@@ -4,17 +4,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/.cache/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv tools cluster-up cluster-down test unit-test cluster-test crds demo bench clean
+.PHONY: deps venv tools cluster-up cluster-down test unit-test cluster-test crds demo bench clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	hack/venv.sh $(VENV)
 	touch $@
 
+deps:             ## Debian packages the cluster and tests need (openssl, curl, python3-venv), apt-get installed when missing
+	hack/cluster/system-deps.sh
+
 tools:            ## build kube-apiserver, etcd, kwok, helm... into .cache/bin (skipped when present)
 	hack/build-tools.sh
 
-cluster-up: tools ## start the local control plane (idempotent); kubeconfig in .cluster/kubeconfig
+cluster-up: deps tools ## start the local control plane (idempotent); kubeconfig in .cluster/kubeconfig
 	hack/cluster-up.sh
 
 cluster-down:     ## stop exactly what cluster-up started and remove its state
@@ -26,7 +29,7 @@ crds: venv        ## regenerate crds/*.yaml from the pydantic models
 unit-test: venv
 	$(PY) -m pytest -q tests/unit
 
-test: venv tools  ## unit + cluster tests (starts the local control plane unless KUBECONFIG is given)
+test: deps venv tools  ## unit + cluster tests (starts the local control plane unless KUBECONFIG is given)
 	hack/test.sh
 
 demo: venv tools  ## local cluster + CRDs + operator + an example workflow, shown running to the end

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Stop exactly the processes hack/cluster-up.sh started (pids in .cluster/pids, checked to
+# still be our binaries) and remove .cluster/ (override with CLUSTER_DIR). Safe to re-run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${BIN:-$ROOT/.cache/bin}"
+DIR="${CLUSTER_DIR:-$ROOT/.cluster}"
+
+ours() {  # ours NAME PID: the pid is alive and runs BIN/NAME
+  [[ -r "/proc/$2/cmdline" ]] && tr '\0' ' ' < "/proc/$2/cmdline" | grep -q -- "$BIN/$1 "
+}
+
+if [[ -d "$DIR/pids" ]]; then
+  # Reverse start order: clients first, etcd last.
+  for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    f="$DIR/pids/$name.pid"
+    [[ -f "$f" ]] || continue
+    pid="$(cat "$f")"
+    if [[ -n "$pid" ]] && ours "$name" "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do ours "$name" "$pid" || break; sleep 0.1; done
+      if ours "$name" "$pid"; then
+        echo "cluster-down: $name (pid $pid) did not stop in 10s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+      echo "cluster-down: stopped $name (pid $pid)"
+    fi
+    rm -f "$f"
+  done
+fi
+rm -rf "$DIR"
+echo "cluster-down: removed $DIR"
