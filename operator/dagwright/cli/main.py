@@ -1,0 +1,56 @@
+"""The `dagwright` command: `dagwright operator` runs the controller; user commands follow.
+
+Thin: parses arguments, configures logging, hands over to kopf or to a command module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _operator(args: argparse.Namespace) -> int:
+    import kopf
+
+    from dagwright.controller import operator as operator_module
+
+    operator_module.CONFIG.namespaces = None if args.all_namespaces else (args.namespace or None)
+    operator_module.CONFIG.kubeconfig = args.kubeconfig
+    if operator_module.CONFIG.namespaces is None and not args.all_namespaces:
+        print("dagwright operator: give --namespace NS (repeatable) or --all-namespaces", file=sys.stderr)
+        return 2
+    log_format = kopf.LogFormat.JSON if args.json_logs else kopf.LogFormat.PLAIN
+    kopf.configure(verbose=args.verbose, log_format=log_format)
+    liveness = f"http://0.0.0.0:{args.liveness_port}/healthz" if args.liveness_port else None
+    kopf.run(
+        standalone=True,
+        clusterwide=args.all_namespaces,
+        namespaces=args.namespace or [],
+        liveness_endpoint=liveness,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dagwright", description="Data-pipeline DAGs on Kubernetes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    op = sub.add_parser("operator", help="run the controller against the current kubeconfig")
+    op.add_argument("--namespace", "-n", action="append", help="namespace to watch (repeatable)")
+    op.add_argument("--all-namespaces", "-A", action="store_true", help="watch every namespace")
+    op.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube/config)")
+    op.add_argument("--json-logs", action="store_true", help="log as JSON lines")
+    op.add_argument("--verbose", action="store_true", help="debug logging")
+    op.add_argument("--liveness-port", type=int, default=None, help="serve /healthz on this port")
+    op.set_defaults(func=_operator)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The kopf wiring: watches feed the caches, a work queue feeds the reconcilers.
+
+kopf watches Workflows and WorkflowRuns (`on.event`: no annotations or finalizers written);
+our own `JobIndex` watches only Dagwright's Jobs, filtered by label on the server. Every
+change becomes a run key on the `WorkQueue`; a few workers reconcile keys one at a time each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from dagwright.api.models import GROUP, VERSION
+from dagwright.controller.events import EventSink
+from dagwright.controller.runs import RunReconciler
+from dagwright.controller.workqueue import WorkQueue
+from dagwright.kube.http import KubeHttp, load_configuration
+from dagwright.kube.jobindex import JobIndex
+
+log = logging.getLogger("dagwright.operator")
+
+WORKERS = 8
+API_THREADS = 32
+RESYNC_SECONDS = 60.0
+
+
+@dataclass
+class OperatorConfig:
+    """Set by the CLI before kopf starts."""
+
+    namespaces: list[str] | None = None  # None: all namespaces
+    kubeconfig: str | None = None
+
+
+CONFIG = OperatorConfig()
+
+
+@dataclass
+class _State:
+    reconciler: RunReconciler | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+STATE = _State()
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
+    settings.watching.server_timeout = 270
+    settings.networking.request_timeout = 60
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=API_THREADS))
+    http = KubeHttp(load_configuration(CONFIG.kubeconfig))
+    queue = WorkQueue()
+    events = EventSink(http)
+    jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(queue.add, key))
+    reconciler = RunReconciler(http, jobs, events, queue)
+    STATE.reconciler = reconciler
+    jobs.start()
+    STATE.tasks = [asyncio.create_task(events.run(), name="events")]
+    STATE.tasks += [asyncio.create_task(_worker(reconciler, queue), name=f"worker-{i}") for i in range(WORKERS)]
+    STATE.tasks.append(asyncio.create_task(_resync(reconciler, queue), name="resync"))
+
+
+async def _worker(reconciler: RunReconciler, queue: WorkQueue) -> None:
+    await asyncio.to_thread(reconciler.jobs.synced.wait)
+    while True:
+        key = await queue.get()
+        try:
+            await reconciler.reconcile(key)
+        except Exception:  # noqa: BLE001 - one run's failure must not stop the others
+            log.exception("reconciling %s/%s failed; retrying", *key)
+            queue.add_after(key, 5.0)
+        finally:
+            queue.done(key)
+
+
+async def _resync(reconciler: RunReconciler, queue: WorkQueue) -> None:
+    """A safety net: look at every unfinished run now and then, whatever happened."""
+    while True:
+        await asyncio.sleep(RESYNC_SECONDS)
+        for key, body in list(reconciler.runs.items()):
+            if (body.get("status") or {}).get("phase") not in ("Succeeded", "Failed", "Cancelled"):
+                queue.add(key)
+
+
+@kopf.on.cleanup()
+async def stop(**_: Any) -> None:
+    for task in STATE.tasks:
+        task.cancel()
+    if STATE.reconciler is not None:
+        STATE.reconciler.jobs.stop()
+
+
+@kopf.on.event(GROUP, VERSION, "workflowruns")
+def on_run_event(type: str | None, raw_event: dict[str, Any], **_: Any) -> None:  # noqa: A002
+    if STATE.reconciler is None:
+        return
+    STATE.reconciler.observe_run(raw_event["object"], deleted=type == "DELETED")
+
+
+@kopf.on.event(GROUP, VERSION, "workflows")
+def on_workflow_event(type: str | None, raw_event: dict[str, Any], **_: Any) -> None:  # noqa: A002
+    if STATE.reconciler is None:
+        return
+    STATE.reconciler.observe_workflow(raw_event["object"], deleted=type == "DELETED")
+
+
+@kopf.on.probe(id="jobs")
+def probe_jobs(**_: Any) -> dict[str, Any]:
+    reconciler = STATE.reconciler
+    if reconciler is None:
+        return {"ready": False}
+    return {"ready": reconciler.jobs.synced.is_set(), "jobs": reconciler.jobs.size(), "queue": reconciler.queue.depth()}

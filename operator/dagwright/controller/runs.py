@@ -1,0 +1,369 @@
+"""Reconciling one WorkflowRun: snapshot -> `plan_run` -> API calls, once per pass.
+
+The wiring between the pure planner and the thin API layer. A pass reads the run from the
+cache fed by the watch, its Jobs from the `JobIndex`, freezes the workflow on the first pass,
+asks the planner what to do, creates/stops Jobs, writes the status at most once (a merge
+patch of what changed) and queues Events. Transient API failures skip the status write and
+requeue the run, so the status never claims a Job that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from dagwright.api.frozen import freeze_spec, thaw_spec
+from dagwright.api.models import (
+    API_VERSION,
+    FINISHED_RUN_PHASES,
+    Condition,
+    RunPhase,
+    WorkflowRunSpec,
+    WorkflowRunStatus,
+    WorkflowSpec,
+)
+from dagwright.api.validation import Problem, validate_workflow_spec
+from dagwright.controller.events import EventSink
+from dagwright.controller.mergepatch import merge_patch
+from dagwright.controller.workqueue import WorkQueue
+from dagwright.kube import resources
+from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.jobindex import JobIndex, RunKey
+from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job
+from dagwright.planner.run import plan_run
+from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSnapshot
+from dagwright.planner.timefmt import format_time
+from dagwright.render.job import LABEL_WORKFLOW, RunIdentity, build_job
+from dagwright.render.names import label_value
+from dagwright.render.templating import TemplateError, build_template_context
+
+log = logging.getLogger("dagwright.runs")
+
+RUNS = "workflowruns"
+WORKFLOWS = "workflows"
+ANNOTATION_INTERVAL_START = "dagwright.io/data-interval-start"
+ANNOTATION_INTERVAL_END = "dagwright.io/data-interval-end"
+TRANSIENT_RETRY_SECONDS = 2.0
+
+
+class InvalidRun(Exception):
+    """The run cannot start: its message names the offending task or field."""
+
+
+def run_key(body: dict[str, Any]) -> RunKey:
+    """The key of a run: (namespace, its name as a label value), as Jobs are labelled."""
+    return body["metadata"]["namespace"], label_value(body["metadata"]["name"])
+
+
+def workflow_name_of(body: dict[str, Any]) -> str:
+    """The workflow a run belongs to (its ref, or its own name for an inline spec)."""
+    ref = (body.get("spec") or {}).get("workflowRef") or {}
+    return ref.get("name") or body["metadata"].get("labels", {}).get(LABEL_WORKFLOW) or body["metadata"]["name"]
+
+
+def _resource_version(body: dict[str, Any]) -> int:
+    try:
+        return int(body["metadata"].get("resourceVersion", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def format_validation_error(error: ValidationError, prefix: str) -> str:
+    """Pydantic errors as `field.path: message; ...` in manifest (camelCase) terms."""
+    parts = []
+    for item in error.errors()[:5]:
+        path = ".".join(str(p) for p in item["loc"])
+        parts.append(f"{prefix}.{path}: {item['msg']}" if path else f"{prefix}: {item['msg']}")
+    return "; ".join(parts)
+
+
+class RunReconciler:
+    """Holds the caches fed by the watches and reconciles one run per call."""
+
+    def __init__(self, http: KubeHttp, jobs: JobIndex, events: EventSink, queue: WorkQueue,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.http = http
+        self.jobs = jobs
+        self.events = events
+        self.queue = queue
+        self.clock = clock
+        self.runs: dict[RunKey, dict[str, Any]] = {}
+        self.workflows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.on_finished: list[Callable[[dict[str, Any]], None]] = []
+        self._pod_checked: set[str] = set()
+
+    # ----------------------------------------------------------------- caches
+
+    def observe_run(self, body: dict[str, Any], deleted: bool = False) -> None:
+        """A run was added, changed or deleted (from the watch)."""
+        key = run_key(body)
+        if deleted:
+            self.runs.pop(key, None)
+            self.jobs.forget_run(key)
+            self._wake_queued_siblings(body)
+            return
+        current = self.runs.get(key)
+        if current is None or current["metadata"].get("uid") != body["metadata"].get("uid") or \
+                _resource_version(body) >= _resource_version(current):
+            self.runs[key] = body
+        self.queue.add(key)
+
+    def observe_workflow(self, body: dict[str, Any], deleted: bool = False) -> None:
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        if deleted:
+            self.workflows.pop(key, None)
+        else:
+            self.workflows[key] = body
+
+    # ----------------------------------------------------------------- one pass
+
+    async def reconcile(self, key: RunKey) -> None:
+        body = self.runs.get(key)
+        if body is None:
+            return
+        status = self._parse_status(body)
+        if status.phase in FINISHED_RUN_PHASES:
+            return
+        now = self.clock()
+        try:
+            spec, run_spec, status = await self._frozen(body, status)
+        except InvalidRun as problem:
+            await self._fail_invalid(body, status, str(problem), now)
+            return
+        identity = self._identity(body, run_spec, spec)
+        await self._fetch_pod_details(key, body)
+        snapshot = RunSnapshot(
+            run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
+            now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
+        )
+        plan = plan_run(snapshot)
+        ok = await self._carry_out(key, identity, spec, plan.create, plan.stop)
+        if not ok:
+            self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
+            return
+        new_status = plan.status.model_copy(update={"observed_generation": body["metadata"].get("generation")})
+        await self._write_status(body, new_status)
+        for transition in plan.transitions:
+            self.events.post(body, transition.reason, transition.message, transition.type.value)
+        if plan.requeue_after is not None:
+            self.queue.add_after(key, plan.requeue_after + 0.05)
+        if new_status.phase in FINISHED_RUN_PHASES:
+            self._finished(self.runs.get(key, body))
+
+    # ----------------------------------------------------------------- freezing
+
+    def _parse_status(self, body: dict[str, Any]) -> WorkflowRunStatus:
+        try:
+            return WorkflowRunStatus.model_validate(body.get("status") or {})
+        except ValidationError as error:
+            log.warning("run %s has a status we cannot read (%s); starting from empty",
+                        body["metadata"]["name"], error.error_count())
+            return WorkflowRunStatus()
+
+    async def _frozen(self, body: dict[str, Any], status: WorkflowRunStatus
+                      ) -> tuple[WorkflowSpec, WorkflowRunSpec, WorkflowRunStatus]:
+        try:
+            run_spec = WorkflowRunSpec.model_validate(body.get("spec") or {})
+        except ValidationError as error:
+            raise InvalidRun(format_validation_error(error, "spec")) from error
+        if status.frozen_spec:
+            return thaw_spec(status.frozen_spec), run_spec, status
+        spec, generation = await self._resolve(body, run_spec)
+        problems = validate_workflow_spec(spec) + self._template_problems(body, run_spec, spec)
+        if problems:
+            raise InvalidRun("; ".join(str(p) for p in problems[:10]))
+        return spec, run_spec, status.model_copy(
+            update={"frozen_spec": freeze_spec(spec), "workflow_generation": generation})
+
+    async def _resolve(self, body: dict[str, Any], run_spec: WorkflowRunSpec) -> tuple[WorkflowSpec, int | None]:
+        if (run_spec.workflow_ref is None) == (run_spec.workflow_spec is None):
+            raise InvalidRun("spec: exactly one of workflowRef or workflowSpec is required")
+        if run_spec.workflow_spec is not None:
+            return run_spec.workflow_spec, None
+        namespace = body["metadata"]["namespace"]
+        name = run_spec.workflow_ref.name  # type: ignore[union-attr]
+        workflow = self.workflows.get((namespace, name))
+        if workflow is None:
+            workflow = await asyncio.to_thread(resources.get_custom, self.http, namespace, WORKFLOWS, name)
+        if workflow is None:
+            raise InvalidRun(f"spec.workflowRef.name: Workflow '{name}' not found in namespace '{namespace}'")
+        try:
+            spec = WorkflowSpec.model_validate(workflow.get("spec") or {})
+        except ValidationError as error:
+            raise InvalidRun(f"Workflow '{name}': " + format_validation_error(error, "spec")) from error
+        return spec, workflow["metadata"].get("generation")
+
+    def _template_problems(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> list[Problem]:
+        declared = {p.name for p in spec.params or []}
+        problems = [Problem(f"spec.params.{name}", "unknown parameter (not declared in the workflow's params)")
+                    for name in (run_spec.params or {}) if name not in declared]
+        identity = self._identity(body, run_spec, spec)
+        for i, task in enumerate(spec.tasks):
+            try:
+                build_job(identity, spec, task, 1)
+            except TemplateError as error:
+                problems.append(Problem(f"spec.tasks[{i}] ({task.name})", str(error)))
+            except (ValueError, TypeError) as error:
+                problems.append(Problem(f"spec.tasks[{i}] ({task.name})", f"cannot render: {error}"))
+        return problems
+
+    def _identity(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec | None = None) -> RunIdentity:
+        meta = body["metadata"]
+        annotations = meta.get("annotations") or {}
+        logical = run_spec.logical_date or meta.get("creationTimestamp") or format_time(self.clock())
+        interval = None
+        if ANNOTATION_INTERVAL_START in annotations and ANNOTATION_INTERVAL_END in annotations:
+            interval = (annotations[ANNOTATION_INTERVAL_START], annotations[ANNOTATION_INTERVAL_END])
+        status = body.get("status") or {}
+        if spec is None and status.get("frozenSpec"):
+            spec = thaw_spec(status["frozenSpec"])
+        defaults = {p.name: p.default for p in (spec.params or [])} if spec else {}
+        context = build_template_context(
+            run_name=meta["name"], namespace=meta["namespace"], workflow=workflow_name_of(body),
+            logical_date=logical, param_defaults=defaults, run_params=run_spec.params or {},
+            data_interval=interval)
+        return RunIdentity(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"],
+                           workflow=workflow_name_of(body), template_context=context)
+
+    async def _fail_invalid(self, body: dict[str, Any], status: WorkflowRunStatus, message: str, now: datetime) -> None:
+        stamp = format_time(now)
+        failed = status.model_copy(update={
+            "phase": RunPhase.FAILED, "message": f"invalid workflow: {message}",
+            "started_at": status.started_at or stamp, "finished_at": stamp,
+            "conditions": [Condition(type="Valid", status="False", reason="InvalidSpec", message=message,
+                                     last_transition_time=stamp,
+                                     observed_generation=body["metadata"].get("generation"))],
+            "observed_generation": body["metadata"].get("generation"),
+        })
+        await self._write_status(body, failed)
+        self.events.post(body, "InvalidSpec", message, "Warning")
+        self._finished(self.runs.get(run_key(body), body))
+
+    # ----------------------------------------------------------------- admission
+
+    def _admitted(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec, status: WorkflowRunStatus) -> bool:
+        """maxActiveRuns: a run starts when fewer than that many siblings run or wait before it."""
+        if spec.max_active_runs is None or status.started_at:
+            return True
+        namespace, workflow = key[0], workflow_name_of(body)
+
+        def order(b: dict[str, Any]) -> tuple[str, str]:
+            return ((b.get("spec") or {}).get("logicalDate") or b["metadata"].get("creationTimestamp", ""),
+                    b["metadata"]["name"])
+
+        mine = order(body)
+        ahead = 0
+        for other_key, other in self.runs.items():
+            if other_key == key or other_key[0] != namespace or workflow_name_of(other) != workflow:
+                continue
+            other_status = other.get("status") or {}
+            if other_status.get("phase") in {p.value for p in FINISHED_RUN_PHASES}:
+                continue
+            if other_status.get("startedAt") or order(other) < mine:
+                ahead += 1
+        return ahead < spec.max_active_runs
+
+    def _wake_queued_siblings(self, body: dict[str, Any]) -> None:
+        namespace, workflow = body["metadata"]["namespace"], workflow_name_of(body)
+        for other_key, other in self.runs.items():
+            if other_key[0] == namespace and workflow_name_of(other) == workflow and \
+                    (other.get("status") or {}).get("phase") in (None, RunPhase.QUEUED.value, RunPhase.PENDING.value):
+                self.queue.add(other_key)
+
+    def _finished(self, body: dict[str, Any]) -> None:
+        self._wake_queued_siblings(body)
+        for callback in self.on_finished:
+            try:
+                callback(body)
+            except Exception:  # noqa: BLE001 - a hook must not break reconciling
+                log.exception("on-finished hook failed for %s", body["metadata"]["name"])
+
+    # ----------------------------------------------------------------- carrying out
+
+    async def _fetch_pod_details(self, key: RunKey, body: dict[str, Any]) -> None:
+        """Exit codes of newly failed attempts (Jobs only say 'BackoffLimitExceeded')."""
+        wanted = [job for jobs in self.jobs.jobs_of(key).values() for job in jobs
+                  if needs_pod_detail(job) and job.name not in self._pod_checked]
+        for job in wanted:
+            self._pod_checked.add(job.name)
+            try:
+                pods = await asyncio.to_thread(resources.list_pods, self.http, key[0], f"job-name={job.name}")
+            except ApiError as error:
+                log.warning("could not read the pod of %s: %s", job.name, error)
+                continue
+            detail = describe_pod_failure(pods)
+            if detail:
+                self.jobs.enrich_failure(key, job.name, detail)
+
+    async def _carry_out(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec,
+                         create: list[JobToCreate], stop: list[str]) -> bool:
+        by_name = {t.name: t for t in spec.tasks}
+        calls = [asyncio.to_thread(self._create_one, key, identity, spec, by_name[c.task], c) for c in create]
+        calls += [asyncio.to_thread(resources.suspend_job, self.http, identity.namespace, name) for name in stop]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for failure in failures:
+            log.warning("run %s/%s: API call failed, will retry: %s", identity.namespace, identity.name, failure)
+        return not failures
+
+    def _create_one(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec, task: Any, job: JobToCreate) -> None:
+        """Create one attempt's Job; 409 means it exists: adopt it if it is this run's."""
+        now = self.clock()
+        try:
+            manifest = build_job(identity, spec, task, job.attempt)
+            created = resources.create_job(self.http, manifest)
+        except ApiError as error:
+            if error.status == 409:
+                existing = resources.get_job(self.http, identity.namespace, job.name)
+                if existing is None:
+                    raise
+                owners = {o.get("uid") for o in existing["metadata"].get("ownerReferences") or []}
+                if identity.uid in owners:
+                    observed = observe_job(existing, now)
+                    if observed is not None:
+                        self.jobs.record(key, observed)
+                    return
+                self._record_failure(key, job, f"a Job named {job.name} already exists and is not this run's")
+                return
+            if error.status in (400, 422) or (error.status == 403 and "quota" not in error.reason):
+                self._record_failure(key, job, f"the API server refused the Job: {error.reason}")
+                return
+            raise
+        except (TemplateError, ValueError) as error:
+            self._record_failure(key, job, f"cannot render the Job: {error}")
+            return
+        observed = observe_job(created, now)
+        if observed is not None:
+            self.jobs.record(key, observed)
+
+    def _record_failure(self, key: RunKey, job: JobToCreate, reason: str) -> None:
+        now = self.clock()
+        self._pod_checked.add(job.name)
+        self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason))
+
+    async def _write_status(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
+        patch = merge_patch(body.get("status") or {}, status.to_wire())
+        if not patch:
+            return
+        meta = body["metadata"]
+        try:
+            updated = await asyncio.to_thread(resources.patch_status, self.http, meta["namespace"], RUNS, meta["name"], patch)
+        except ApiError as error:
+            if error.status == 404:
+                return
+            raise
+        updated.setdefault("apiVersion", API_VERSION)
+        updated.setdefault("kind", "WorkflowRun")
+        self.observe_run_written(updated)
+
+    def observe_run_written(self, body: dict[str, Any]) -> None:
+        """Our own write's answer is the newest state: cache it without re-queueing."""
+        key = run_key(body)
+        current = self.runs.get(key)
+        if current is None or _resource_version(body) >= _resource_version(current):
+            self.runs[key] = body

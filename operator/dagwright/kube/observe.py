@@ -1,0 +1,91 @@
+"""Reading what the planner needs out of a Job or Pod dict (pure, no API calls).
+
+`observe_job` turns a batch/v1 Job into an `ObservedJob`; `describe_pod_failure` reads the
+exit code (or OOMKilled, or the termination message) of a task pod.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dagwright.planner.snapshot import JobState, ObservedJob
+from dagwright.planner.timefmt import parse_time
+from dagwright.render.job import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
+from dagwright.render.kinds import MAIN_CONTAINER
+
+_SUCCESS = ("Complete", "SuccessCriteriaMet")
+_FAILURE = ("Failed", "FailureTarget")
+
+
+def _condition(job: dict[str, Any], types: tuple[str, ...]) -> dict[str, Any] | None:
+    for condition in job.get("status", {}).get("conditions") or []:
+        if condition.get("type") in types and condition.get("status") == "True":
+            return condition
+    return None
+
+
+def job_run_key(job: dict[str, Any]) -> tuple[str, str] | None:
+    """(namespace, run label) of a Dagwright Job, or None for a foreign Job."""
+    labels = job.get("metadata", {}).get("labels") or {}
+    run = labels.get(LABEL_RUN)
+    return (job["metadata"]["namespace"], run) if run else None
+
+
+def _failure_text(condition: dict[str, Any], job: dict[str, Any]) -> str:
+    reason = condition.get("reason", "")
+    if reason == "DeadlineExceeded":
+        return f"timed out after {job.get('spec', {}).get('activeDeadlineSeconds', '?')}s"
+    return condition.get("message") or reason or "failed"
+
+
+def observe_job(job: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
+    """The planner's view of a Job; `seen_at` stands in for times the Job does not record."""
+    labels = job.get("metadata", {}).get("labels") or {}
+    try:
+        task, attempt = labels[LABEL_TASK], int(labels[LABEL_ATTEMPT])
+    except (KeyError, ValueError):
+        return None
+    status = job.get("status", {})
+    started = parse_time(status["startTime"]) if status.get("startTime") else None
+    name = job["metadata"]["name"]
+    if (done := _condition(job, _SUCCESS)) is not None:
+        return ObservedJob(name, task, attempt, JobState.SUCCEEDED, started, _when(done, seen_at))
+    if (failed := _condition(job, _FAILURE)) is not None:
+        return ObservedJob(name, task, attempt, JobState.FAILED, started, _when(failed, seen_at),
+                           _failure_text(failed, job))
+    if job.get("spec", {}).get("suspend"):
+        return ObservedJob(name, task, attempt, JobState.FAILED, started, seen_at, "stopped", stopped=True)
+    return ObservedJob(name, task, attempt, JobState.ACTIVE, started)
+
+
+def _when(condition: dict[str, Any], seen_at: datetime) -> datetime:
+    """The later of the condition's (whole-second) time and when we saw it: never early."""
+    stamp = condition.get("lastTransitionTime")
+    return max(parse_time(stamp), seen_at) if stamp else seen_at
+
+
+def needs_pod_detail(job: ObservedJob) -> bool:
+    """A failed attempt whose reason says less than the pod could (exit code, OOMKilled)."""
+    return job.state == JobState.FAILED and not job.stopped and not (job.failure or "").startswith("timed out")
+
+
+def describe_pod_failure(pods: list[dict[str, Any]]) -> str | None:
+    """'exit code 2', 'OOMKilled (exit code 137)', with the termination message when short."""
+    for pod in pods:
+        for container in pod.get("status", {}).get("containerStatuses") or []:
+            if container.get("name") != MAIN_CONTAINER:
+                continue
+            terminated = (container.get("state") or {}).get("terminated") or {}
+            if "exitCode" not in terminated:
+                continue
+            text = f"exit code {terminated['exitCode']}"
+            if terminated.get("reason") not in (None, "Error", "Completed"):
+                text = f"{terminated['reason']} ({text})"
+            message = (terminated.get("message") or "").strip()
+            if message and len(message) <= 200:
+                text += f": {message}"
+            return text
+        if pod.get("status", {}).get("reason"):
+            return f"{pod['status']['reason']}: {pod['status'].get('message', '')}".strip(": ")
+    return None

@@ -1,0 +1,144 @@
+"""The API calls Dagwright makes, one function each, on plain dicts (the thin API layer).
+
+Every function is blocking and does exactly one request. Paths and verbs live here and
+nowhere else, so the operator's RBAC (charts/) can be read off this file.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from dagwright.api.models import GROUP, VERSION
+from dagwright.kube.http import MERGE_PATCH, ApiError, KubeHttp
+
+CRD_BASE = f"/apis/{GROUP}/{VERSION}"
+PROPAGATION_BACKGROUND = {"propagationPolicy": "Background"}
+
+
+def _ns_path(base: str, namespace: str, plural: str, name: str | None = None) -> str:
+    path = f"{base}/namespaces/{namespace}/{plural}"
+    return f"{path}/{name}" if name else path
+
+
+def create_job(http: KubeHttp, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a Job; ApiError 409 when one of that name exists."""
+    return http.request("POST", _ns_path("/apis/batch/v1", body["metadata"]["namespace"], "jobs"), body)
+
+
+def get_job(http: KubeHttp, namespace: str, name: str) -> dict[str, Any] | None:
+    """A Job, or None when there is none of that name."""
+    try:
+        return http.request("GET", _ns_path("/apis/batch/v1", namespace, "jobs", name))
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def suspend_job(http: KubeHttp, namespace: str, name: str) -> None:
+    """Suspend a Job: Kubernetes stops its pod, the Job (and its history) stays."""
+    try:
+        http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name),
+                     {"spec": {"suspend": True}}, content_type=MERGE_PATCH)
+    except ApiError as error:
+        if error.status != 404:
+            raise
+
+
+def list_jobs(http: KubeHttp, namespace: str | None, selector: str) -> dict[str, Any]:
+    """Jobs matching `selector` in `namespace` (None: all namespaces), with resourceVersion."""
+    path = _ns_path("/apis/batch/v1", namespace, "jobs") if namespace else "/apis/batch/v1/jobs"
+    return http.request("GET", path, query={"labelSelector": selector}, timeout=120)
+
+
+def watch_jobs_path(namespace: str | None) -> str:
+    """The path to watch Jobs of one namespace or of all."""
+    return _ns_path("/apis/batch/v1", namespace, "jobs") if namespace else "/apis/batch/v1/jobs"
+
+
+def list_pods(http: KubeHttp, namespace: str, selector: str) -> list[dict[str, Any]]:
+    """Pods matching `selector` in `namespace`."""
+    return http.request("GET", f"/api/v1/namespaces/{namespace}/pods", query={"labelSelector": selector}).get("items", [])
+
+
+def get_custom(http: KubeHttp, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
+    """A Workflow or WorkflowRun, or None when absent."""
+    try:
+        return http.request("GET", _ns_path(CRD_BASE, namespace, plural, name))
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def list_custom(http: KubeHttp, namespace: str | None, plural: str, selector: str | None = None) -> list[dict[str, Any]]:
+    """Workflows or WorkflowRuns of a namespace (None: all)."""
+    path = _ns_path(CRD_BASE, namespace, plural) if namespace else f"{CRD_BASE}/{plural}"
+    return http.request("GET", path, query={"labelSelector": selector} if selector else None).get("items", [])
+
+
+def create_custom(http: KubeHttp, namespace: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a Workflow or WorkflowRun; ApiError 409 when that name exists."""
+    return http.request("POST", _ns_path(CRD_BASE, namespace, plural), body)
+
+
+def patch_custom(http: KubeHttp, namespace: str, plural: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    """Merge-patch a Workflow's or WorkflowRun's spec or metadata."""
+    return http.request("PATCH", _ns_path(CRD_BASE, namespace, plural, name), patch, content_type=MERGE_PATCH)
+
+
+def delete_custom(http: KubeHttp, namespace: str, plural: str, name: str) -> None:
+    """Delete a Workflow or WorkflowRun (its Jobs follow through garbage collection)."""
+    try:
+        http.request("DELETE", _ns_path(CRD_BASE, namespace, plural, name), PROPAGATION_BACKGROUND)
+    except ApiError as error:
+        if error.status != 404:
+            raise
+
+
+def patch_status(http: KubeHttp, namespace: str, plural: str, name: str, status_patch: dict[str, Any]) -> dict[str, Any]:
+    """One merge patch of the status subresource; returns the updated object."""
+    return http.request("PATCH", _ns_path(CRD_BASE, namespace, plural, name) + "/status",
+                        {"status": status_patch}, content_type=MERGE_PATCH)
+
+
+def get_secret_value(http: KubeHttp, namespace: str, name: str, key: str) -> str:
+    """A Secret's key, decoded."""
+    import base64
+
+    secret = http.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    return base64.b64decode(secret.get("data", {}).get(key, "")).decode()
+
+
+def create_event(http: KubeHttp, involved: dict[str, Any], reason: str, message: str, event_type: str) -> None:
+    """Post one core/v1 Event about `involved` (a Workflow or WorkflowRun)."""
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    micro = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    meta = involved["metadata"]
+    body = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{meta['name'][:200]}.", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": involved.get("apiVersion", f"{GROUP}/{VERSION}"),
+            "kind": involved["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid", ""),
+        },
+        "reason": reason,
+        "message": message[:1024],
+        "type": event_type,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "eventTime": micro,
+        "count": 1,
+        "action": reason,
+        "source": {"component": "dagwright"},
+        "reportingComponent": "dagwright.io/operator",
+        "reportingInstance": socket.gethostname()[:128],
+    }
+    http.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", body)
