@@ -22,7 +22,7 @@ def _operator(args: argparse.Namespace) -> int:
         return 2
     log_format = kopf.LogFormat.JSON if args.json_logs else kopf.LogFormat.PLAIN
     kopf.configure(verbose=args.verbose, log_format=log_format)
-    liveness = f"http://0.0.0.0:{args.liveness_port}/healthz" if args.liveness_port else None
+    liveness = args.liveness_endpoint or None
     kopf.run(
         standalone=True,
         clusterwide=args.all_namespaces,
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube/config)")
     op.add_argument("--json-logs", action="store_true", help="log as JSON lines")
     op.add_argument("--verbose", action="store_true", help="debug logging")
-    op.add_argument("--liveness-port", type=int, default=None, help="serve /healthz on this port")
+    op.add_argument("--liveness-endpoint", default=None,
+                    help="serve liveness probes here, e.g. http://0.0.0.0:8080/healthz")
     op.set_defaults(func=_operator)
     return parser
 

@@ -1,0 +1,48 @@
+"""Fixtures for tests of the operator on a real API server: CRDs installed, an operator per test."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .kube import Kube
+from .operator_process import OperatorProcess, operator_env
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def crds(kube_env):
+    """The committed CRDs applied (the same files `make demo` and the chart install)."""
+    for cmd in (["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")],
+                ["kubectl", "wait", "--for=condition=Established", "--timeout=60s",
+                 "crd/workflows.dagwright.io", "crd/workflowruns.dagwright.io"]):
+        proc = subprocess.run(cmd, env=kube_env, capture_output=True, text=True, timeout=90)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    return True
+
+
+@pytest.fixture
+def kube(kube_api, namespace, crds) -> Kube:
+    return Kube(kube_api, namespace)
+
+
+@pytest.fixture
+def operator(kubeconfig, kube_env, namespace, crds, tmp_path, request):
+    """A `dagwright operator` process watching the test's namespace; its log is shown on failure."""
+    proc = OperatorProcess(kubeconfig, [namespace], tmp_path / "operator.log", operator_env(kube_env))
+    proc.start()
+    yield proc
+    proc.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print("---- operator log (tail) ----\n" + proc.log()[-6000:])
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

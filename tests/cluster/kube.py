@@ -1,0 +1,94 @@
+"""What a user checks with kubectl, as test helpers: runs, their Jobs, their Events; with deadlines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import client
+
+GROUP, VERSION = "dagwright.io", "v1alpha1"
+FINISHED = ("Succeeded", "Failed", "Cancelled")
+
+
+def container_task(name: str, deps: list[str] | None = None, annotations: dict[str, str] | None = None,
+                   **extra: Any) -> dict[str, Any]:
+    task: dict[str, Any] = {"name": name, "container": {"image": "busybox:1.36", "command": ["true"]}, **extra}
+    if deps:
+        task["dependsOn"] = deps
+    if annotations:
+        task["podTemplate"] = {"metadata": {"annotations": annotations}}
+    return task
+
+
+class Kube:
+    """A namespace's Dagwright objects through the official client."""
+
+    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+        self.ns = namespace
+        self.custom = client.CustomObjectsApi(api)
+        self.batch = client.BatchV1Api(api)
+        self.core = client.CoreV1Api(api)
+
+    # objects
+    def apply_workflow(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Workflow", "metadata": {"name": name}, "spec": spec}
+        return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.ns, "workflows", body)
+
+    def patch_workflow(self, name: str, patch: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(GROUP, VERSION, self.ns, "workflows", name, patch)
+
+    def create_run(self, name: str, workflow: str | None = None, spec: dict[str, Any] | None = None,
+                   **extra: Any) -> dict[str, Any]:
+        run_spec: dict[str, Any] = dict(extra)
+        if workflow:
+            run_spec["workflowRef"] = {"name": workflow}
+        if spec is not None:
+            run_spec["workflowSpec"] = spec
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "WorkflowRun", "metadata": {"name": name}, "spec": run_spec}
+        return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.ns, "workflowruns", body)
+
+    def run(self, name: str) -> dict[str, Any]:
+        return self.custom.get_namespaced_custom_object(GROUP, VERSION, self.ns, "workflowruns", name)
+
+    def patch_run(self, name: str, patch: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(GROUP, VERSION, self.ns, "workflowruns", name, patch)
+
+    def jobs(self, run: str | None = None) -> list[Any]:
+        selector = f"dagwright.io/run={run}" if run else "dagwright.io/run"
+        return self.batch.list_namespaced_job(self.ns, label_selector=selector).items
+
+    def job_keys(self, run: str) -> list[tuple[str, int]]:
+        """(task, attempt) of every Job of the run, sorted."""
+        return sorted((j.metadata.labels["dagwright.io/task"], int(j.metadata.labels["dagwright.io/attempt"]))
+                      for j in self.jobs(run))
+
+    def events(self, name: str) -> list[Any]:
+        return [e for e in self.core.list_namespaced_event(self.ns).items if e.involved_object.name == name]
+
+    def event_reasons(self, name: str) -> list[str]:
+        return [e.reason for e in sorted(self.events(name), key=lambda e: e.metadata.creation_timestamp)]
+
+    # waiting
+    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 60, every: float = 0.1) -> Any:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = check()
+            if last:
+                return last
+            time.sleep(every)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+    def wait_for_phase(self, name: str, phases: tuple[str, ...] = FINISHED, timeout: float = 60) -> dict[str, Any]:
+        def check():
+            run = self.run(name)
+            return run if (run.get("status") or {}).get("phase") in phases else None
+        try:
+            return self.wait_for(f"run {name} in {phases}", check, timeout)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; status: {self.run(name).get('status')}") from None
+
+    def task_phases(self, run: dict[str, Any]) -> dict[str, str]:
+        return {n: t["phase"] for n, t in (run.get("status", {}).get("tasks") or {}).items()}
