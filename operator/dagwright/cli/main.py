@@ -9,6 +9,8 @@ import argparse
 import logging
 import sys
 
+from dagwright.cli.commands import add_user_commands
+
 
 def _operator(args: argparse.Namespace) -> int:
     import kopf
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--liveness-endpoint", default=None,
                     help="serve liveness probes here, e.g. http://0.0.0.0:8080/healthz")
     op.set_defaults(func=_operator)
+    add_user_commands(sub)
     return parser
 
 
