@@ -17,7 +17,8 @@ import kopf
 
 from dagwright.api.models import GROUP, VERSION
 from dagwright.controller.events import EventSink
-from dagwright.controller.runs import RunReconciler
+from dagwright.controller.runs import RunReconciler, run_key
+from dagwright.controller.workflows import WorkflowReconciler
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube.http import KubeHttp, load_configuration
 from dagwright.kube.jobindex import JobIndex
@@ -25,6 +26,7 @@ from dagwright.kube.jobindex import JobIndex
 log = logging.getLogger("dagwright.operator")
 
 WORKERS = 8
+WORKFLOW_WORKERS = 2
 API_THREADS = 32
 RESYNC_SECONDS = 60.0
 
@@ -43,6 +45,7 @@ CONFIG = OperatorConfig()
 @dataclass
 class _State:
     reconciler: RunReconciler | None = None
+    workflows: WorkflowReconciler | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
@@ -63,15 +66,20 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     events = EventSink(http)
     jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(queue.add, key))
     reconciler = RunReconciler(http, jobs, events, queue)
-    STATE.reconciler = reconciler
+    workflow_queue = WorkQueue()
+    workflows = WorkflowReconciler(http, reconciler, events, workflow_queue)
+    reconciler.on_finished.append(workflows.run_changed)
+    STATE.reconciler, STATE.workflows = reconciler, workflows
     jobs.start()
     STATE.tasks = [asyncio.create_task(events.run(), name="events")]
     STATE.tasks += [asyncio.create_task(_worker(reconciler, queue), name=f"worker-{i}") for i in range(WORKERS)]
+    STATE.tasks += [asyncio.create_task(_worker(workflows, workflow_queue), name=f"workflow-worker-{i}")
+                    for i in range(WORKFLOW_WORKERS)]
     STATE.tasks.append(asyncio.create_task(_resync(reconciler, queue), name="resync"))
 
 
-async def _worker(reconciler: RunReconciler, queue: WorkQueue) -> None:
-    await asyncio.to_thread(reconciler.jobs.synced.wait)
+async def _worker(reconciler: RunReconciler | WorkflowReconciler, queue: WorkQueue) -> None:
+    await asyncio.to_thread(STATE.reconciler.jobs.synced.wait)  # type: ignore[union-attr]
     while True:
         key = await queue.get()
         try:
@@ -102,16 +110,20 @@ async def stop(**_: Any) -> None:
 
 @kopf.on.event(GROUP, VERSION, "workflowruns")
 def on_run_event(type: str | None, raw_event: dict[str, Any], **_: Any) -> None:  # noqa: A002
-    if STATE.reconciler is None:
+    if STATE.reconciler is None or STATE.workflows is None:
         return
-    STATE.reconciler.observe_run(raw_event["object"], deleted=type == "DELETED")
+    body = raw_event["object"]
+    before = (STATE.reconciler.runs.get(run_key(body)) or {}).get("status", {}).get("phase")
+    STATE.reconciler.observe_run(body, deleted=type == "DELETED")
+    if type in ("ADDED", "DELETED", None) or before != (body.get("status") or {}).get("phase"):
+        STATE.workflows.run_changed(body)
 
 
 @kopf.on.event(GROUP, VERSION, "workflows")
 def on_workflow_event(type: str | None, raw_event: dict[str, Any], **_: Any) -> None:  # noqa: A002
-    if STATE.reconciler is None:
+    if STATE.workflows is None:
         return
-    STATE.reconciler.observe_workflow(raw_event["object"], deleted=type == "DELETED")
+    STATE.workflows.observe_workflow(raw_event["object"], deleted=type == "DELETED")
 
 
 @kopf.on.probe(id="jobs")

@@ -1,0 +1,247 @@
+"""Reconciling one Workflow: its cron schedule, its run history and its status.
+
+Wiring only: builds a `ScheduleSnapshot` from the Workflow and the runs cache, asks the pure
+`plan_schedule`, creates the scheduled runs (named by fire time, so a second replica or a
+restarted operator gets 409 AlreadyExists), cancels replaced runs, deletes runs beyond the
+history limits, then writes the Workflow status once. Runs are created *before* their fire
+time is recorded, so a crash in between re-plans the same names, never new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, Condition, WorkflowSpec, WorkflowStatus
+from dagwright.api.validation import validate_workflow_spec
+from dagwright.controller.events import EventSink
+from dagwright.controller.mergepatch import merge_patch
+from dagwright.controller.runs import (
+    ANNOTATION_INTERVAL_END,
+    ANNOTATION_INTERVAL_START,
+    RUNS,
+    WORKFLOWS,
+    RunReconciler,
+    format_validation_error,
+    workflow_name_of,
+)
+from dagwright.kube import resources
+from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.planner.timefmt import format_time, parse_time
+from dagwright.render.job import LABEL_WORKFLOW, MANAGED_BY
+from dagwright.render.names import label_value
+from dagwright.schedule import (
+    ActiveRun,
+    FinishedRun,
+    ScheduleSnapshot,
+    plan_history_cleanup,
+    plan_schedule,
+    requeue_after,
+    validate_cron,
+    validate_timezone,
+)
+
+log = logging.getLogger("dagwright.workflows")
+
+WorkflowKey = tuple[str, str]
+FINISHED = {p.value for p in FINISHED_RUN_PHASES}
+
+
+def schedule_problems(spec: WorkflowSpec) -> list[str]:
+    """Cron and timezone errors, naming the field."""
+    problems = []
+    if spec.schedule is not None and (error := validate_cron(spec.schedule)):
+        problems.append(f"spec.schedule: {error}")
+    if error := validate_timezone(spec.timezone):
+        problems.append(f"spec.timezone: {error}")
+    return problems
+
+
+def build_scheduled_run(workflow: dict[str, Any], name: str, logical: datetime,
+                        interval: tuple[datetime, datetime] | None, params: dict[str, str] | None = None,
+                        trigger: str = "schedule") -> dict[str, Any]:
+    """A WorkflowRun owned by `workflow`, for the data time `logical` (pure)."""
+    meta = workflow["metadata"]
+    annotations = {"dagwright.io/trigger": trigger}
+    if interval is not None:
+        annotations[ANNOTATION_INTERVAL_START] = format_time(interval[0])
+        annotations[ANNOTATION_INTERVAL_END] = format_time(interval[1])
+    spec: dict[str, Any] = {"workflowRef": {"name": meta["name"]}, "logicalDate": format_time(logical)}
+    if params:
+        spec["params"] = params
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "WorkflowRun",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": {LABEL_WORKFLOW: label_value(meta["name"]), **MANAGED_BY},
+            "annotations": annotations,
+            "ownerReferences": [{"apiVersion": API_VERSION, "kind": "Workflow", "name": meta["name"],
+                                 "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}],
+        },
+        "spec": spec,
+    }
+
+
+def _owned_by(run: dict[str, Any], workflow_uid: str) -> bool:
+    return any(o.get("uid") == workflow_uid for o in run["metadata"].get("ownerReferences") or [])
+
+
+class WorkflowReconciler:
+    """Schedules, history and status of Workflows (runs come from the run reconciler's cache)."""
+
+    def __init__(self, http: KubeHttp, runs: RunReconciler, events: EventSink, queue: Any,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.http = http
+        self.runs = runs
+        self.events = events
+        self.queue = queue
+        self.clock = clock
+
+    def observe_workflow(self, body: dict[str, Any], deleted: bool = False) -> None:
+        self.runs.observe_workflow(body, deleted)
+        if not deleted:
+            self.queue.add((body["metadata"]["namespace"], body["metadata"]["name"]))
+
+    def run_changed(self, run: dict[str, Any]) -> None:
+        """A run of some workflow finished or appeared: refresh that workflow."""
+        self.queue.add((run["metadata"]["namespace"], workflow_name_of(run)))
+
+    def _runs_of(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        return [b for (ns, _), b in list(self.runs.runs.items())
+                if ns == namespace and workflow_name_of(b) == name]
+
+    async def reconcile(self, key: WorkflowKey) -> None:
+        workflow = self.runs.workflows.get(key)
+        if workflow is None:
+            return
+        now = self.clock()
+        meta = workflow["metadata"]
+        old_status = workflow.get("status") or {}
+        try:
+            spec = WorkflowSpec.model_validate(workflow.get("spec") or {})
+            problems = [str(p) for p in validate_workflow_spec(spec)] + schedule_problems(spec)
+        except ValidationError as error:
+            spec, problems = None, [format_validation_error(error, "spec")]
+        runs = self._runs_of(*key)
+        status = self._base_status(old_status, runs, meta.get("generation"))
+        if problems or spec is None:
+            message = "; ".join(problems[:10])
+            status = status.model_copy(update={"next_schedule_time": None, "conditions": [
+                self._condition(old_status, "Valid", "False", "InvalidSpec", message, now, meta)]})
+            if self._condition_changed(old_status, "Valid", "False", message):
+                self.events.post(workflow, "InvalidSpec", message, "Warning")
+            await self._write_status(workflow, status)
+            return
+        status = status.model_copy(update={"conditions": [
+            self._condition(old_status, "Valid", "True", "Valid", "the workflow is valid", now, meta)]})
+        delay = None
+        if spec.schedule:
+            status, delay = await self._schedule(workflow, spec, status, runs, now)
+        await self._cleanup_history(workflow, spec, runs)
+        await self._write_status(workflow, status)
+        if delay is not None:
+            self.queue.add_after(key, delay + 0.01)
+
+    async def _schedule(self, workflow: dict[str, Any], spec: WorkflowSpec, status: WorkflowStatus,
+                        runs: list[dict[str, Any]], now: datetime) -> tuple[WorkflowStatus, float]:
+        meta = workflow["metadata"]
+        active = tuple(ActiveRun(r["metadata"]["name"]) for r in runs
+                       if (r.get("status") or {}).get("phase") not in FINISHED and not (r.get("spec") or {}).get("cancel"))
+        snapshot = ScheduleSnapshot(
+            workflow_name=meta["name"], schedule=spec.schedule or "", now=now,
+            created_at=parse_time(meta["creationTimestamp"]), timezone=spec.timezone, suspend=spec.suspend,
+            catchup=spec.catchup, starting_deadline_seconds=spec.starting_deadline_seconds,
+            concurrency_policy=spec.concurrency_policy,
+            last_schedule_time=parse_time(status.last_schedule_time) if status.last_schedule_time else None,
+            active_runs=active,
+        )
+        plan = plan_schedule(snapshot)
+        for run in plan.create:
+            body = build_scheduled_run(workflow, run.name, run.logical_date,
+                                       (run.data_interval_start, run.data_interval_end))
+            try:
+                created = await asyncio.to_thread(resources.create_custom, self.http, meta["namespace"], RUNS, body)
+                self.runs.observe_run(created)
+            except ApiError as error:
+                if error.status != 409:
+                    raise
+        for name in plan.cancel:
+            await asyncio.to_thread(resources.patch_custom, self.http, meta["namespace"], RUNS, name,
+                                    {"spec": {"cancel": True}})
+        for event in plan.events:
+            self.events.post(workflow, event.reason.value, event.message, event.type.value)
+        update: dict[str, Any] = {
+            "next_schedule_time": format_time(plan.next_schedule_time) if plan.next_schedule_time else None}
+        if plan.last_schedule_time is not None:
+            update["last_schedule_time"] = format_time(plan.last_schedule_time)
+        if plan.create:
+            update["last_run"] = plan.create[-1].name
+            update["last_run_phase"] = None
+        return status.model_copy(update=update), requeue_after(plan, now)
+
+    async def _cleanup_history(self, workflow: dict[str, Any], spec: WorkflowSpec, runs: list[dict[str, Any]]) -> None:
+        uid = workflow["metadata"]["uid"]
+        finished = []
+        for run in runs:
+            status = run.get("status") or {}
+            if _owned_by(run, uid) and status.get("phase") in FINISHED:
+                at = parse_time(status["finishedAt"]) if status.get("finishedAt") else None
+                finished.append(FinishedRun(run["metadata"]["name"], status["phase"], at))
+        doomed = plan_history_cleanup(finished, spec.successful_runs_history_limit, spec.failed_runs_history_limit)
+        for name in doomed:
+            await asyncio.to_thread(resources.delete_custom, self.http, workflow["metadata"]["namespace"], RUNS, name)
+
+    # ----------------------------------------------------------------- status
+
+    def _base_status(self, old: dict[str, Any], runs: list[dict[str, Any]], generation: int | None) -> WorkflowStatus:
+        try:
+            status = WorkflowStatus.model_validate(old)
+        except ValidationError:
+            status = WorkflowStatus()
+        latest = max(runs, key=lambda r: ((r.get("spec") or {}).get("logicalDate") or r["metadata"].get("creationTimestamp", ""),
+                                          r["metadata"]["name"]), default=None)
+        active = sorted(r["metadata"]["name"] for r in runs if (r.get("status") or {}).get("phase") not in FINISHED)
+        update: dict[str, Any] = {"active_runs": active or None, "observed_generation": generation}
+        if latest is not None:
+            update["last_run"] = latest["metadata"]["name"]
+            update["last_run_phase"] = (latest.get("status") or {}).get("phase")
+        return status.model_copy(update=update)
+
+    @staticmethod
+    def _condition_changed(old: dict[str, Any], type_: str, status: str, message: str) -> bool:
+        for condition in old.get("conditions") or []:
+            if condition.get("type") == type_:
+                return condition.get("status") != status or condition.get("message") != message
+        return True
+
+    def _condition(self, old: dict[str, Any], type_: str, status: str, reason: str, message: str,
+                   now: datetime, meta: dict[str, Any]) -> Condition:
+        since = format_time(now)
+        for condition in old.get("conditions") or []:
+            if condition.get("type") == type_ and condition.get("status") == status:
+                since = condition.get("lastTransitionTime") or since
+        return Condition(type=type_, status=status, reason=reason, message=message,
+                         last_transition_time=since, observed_generation=meta.get("generation"))
+
+    async def _write_status(self, workflow: dict[str, Any], status: WorkflowStatus) -> None:
+        patch = merge_patch(workflow.get("status") or {}, status.to_wire())
+        if not patch:
+            return
+        meta = workflow["metadata"]
+        try:
+            updated = await asyncio.to_thread(resources.patch_status, self.http, meta["namespace"], WORKFLOWS,
+                                              meta["name"], patch)
+        except ApiError as error:
+            if error.status == 404:
+                return
+            raise
+        current = self.runs.workflows.get((meta["namespace"], meta["name"]))
+        if current is None or int(updated["metadata"]["resourceVersion"]) >= int(current["metadata"]["resourceVersion"]):
+            self.runs.workflows[(meta["namespace"], meta["name"])] = updated
