@@ -10,6 +10,7 @@ import logging
 import sys
 
 from dagwright.cli.commands import add_user_commands
+from dagwright.cli.scheduling import add_schedule_commands
 
 
 def _operator(args: argparse.Namespace) -> int:
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="serve liveness probes here, e.g. http://0.0.0.0:8080/healthz")
     op.set_defaults(func=_operator)
     add_user_commands(sub)
+    add_schedule_commands(sub)
     return parser
 
 
