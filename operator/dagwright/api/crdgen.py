@@ -126,7 +126,8 @@ WORKFLOW = KindDef(
         PrinterColumn("Last Run", "date", ".status.lastScheduleTime", "Latest scheduled fire."),
         PrinterColumn("Last Status", "string", ".status.lastRunPhase", "Phase of the latest run."),
         _AGE,
-        PrinterColumn("Next Run", "date", ".status.nextScheduleTime", "Next fire.", priority=1),
+        # string, not date: kubectl shows a future date as "<invalid>".
+        PrinterColumn("Next Run", "string", ".status.nextScheduleTime", "Next fire.", priority=1),
     ),
 )
 
@@ -146,8 +147,9 @@ WORKFLOW_RUN = KindDef(
         PrinterColumn(
             "Workflow", "string", ".spec.workflowRef.name", "Workflow being run.", priority=1
         ),
-        PrinterColumn("Message", "string", ".status.message", "Why the run is in this phase.",
-                      priority=1),
+        PrinterColumn(
+            "Message", "string", ".status.message", "Why the run is in this phase.", priority=1
+        ),
     ),
 )
 
