@@ -253,7 +253,9 @@ def test_an_inline_workflow_spec_carries_the_same_rules_as_a_workflow() -> None:
     ("kind", "plural", "short_name"),
     [("Workflow", "workflows", "dwf"), ("WorkflowRun", "workflowruns", "dwr")],
 )
-def test_names_scope_version_and_status_subresource(kind: str, plural: str, short_name: str) -> None:
+def test_names_scope_version_and_status_subresource(
+    kind: str, plural: str, short_name: str
+) -> None:
     crd = load_committed(KINDS[kind])
     assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
     assert crd["metadata"]["name"] == f"{plural}.dagwright.io"
@@ -292,7 +294,9 @@ def test_names_scope_version_and_status_subresource(kind: str, plural: str, shor
         ),
     ],
 )
-def test_kubectl_get_shows_the_columns_of_api_md(kind: str, columns: list[tuple[str, str, str]]) -> None:
+def test_kubectl_get_shows_the_columns_of_api_md(
+    kind: str, columns: list[tuple[str, str, str]]
+) -> None:
     shown = [
         (c["name"].upper(), c["type"], c["jsonPath"])
         for c in load_committed(KINDS[kind])["spec"]["versions"][0]["additionalPrinterColumns"]

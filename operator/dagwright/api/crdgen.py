@@ -217,7 +217,8 @@ def to_structural(node: Schema, defs: Mapping[str, Schema], path: str = "") -> S
             continue
         if key == "properties":
             out[key] = {
-                name: to_structural(sub, defs, f"{path}.{name}") for name, sub in sorted(value.items())
+                name: to_structural(sub, defs, f"{path}.{name}")
+                for name, sub in sorted(value.items())
             }
         elif key == "items":
             out[key] = to_structural(value, defs, f"{path}[]")
