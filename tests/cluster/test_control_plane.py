@@ -15,6 +15,7 @@ from datetime import datetime
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+from kubernetes.utils import parse_quantity
 
 LOCAL = not os.environ.get("KUBECONFIG")
 
@@ -96,7 +97,7 @@ def test_nodes_ready_and_version(kube_api):
         for n in kwok:
             assert n.metadata.name in ready
             assert not [t for t in n.spec.taints or [] if "not-ready" in t.key]
-            assert int(n.status.allocatable["pods"]) >= 1000
+            assert parse_quantity(n.status.allocatable["pods"]) >= 1000  # a Quantity: "1k"
         version = client.VersionApi(kube_api).get_code()
         assert version.git_version.startswith("v1.33."), version.git_version
 
