@@ -109,10 +109,10 @@ async def stop(**_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "workflowruns")
-def on_run_event(type: str | None, raw_event: dict[str, Any], **_: Any) -> None:  # noqa: A002
+async def on_run_event(type: str | None, event: dict[str, Any], **_: Any) -> None:  # noqa: A002
     if STATE.reconciler is None or STATE.workflows is None:
         return
-    body = raw_event["object"]
+    body = event["object"]
     before = (STATE.reconciler.runs.get(run_key(body)) or {}).get("status", {}).get("phase")
     STATE.reconciler.observe_run(body, deleted=type == "DELETED")
     if type in ("ADDED", "DELETED", None) or before != (body.get("status") or {}).get("phase"):
@@ -120,10 +120,10 @@ def on_run_event(type: str | None, raw_event: dict[str, Any], **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "workflows")
-def on_workflow_event(type: str | None, raw_event: dict[str, Any], **_: Any) -> None:  # noqa: A002
+async def on_workflow_event(type: str | None, event: dict[str, Any], **_: Any) -> None:  # noqa: A002
     if STATE.workflows is None:
         return
-    STATE.workflows.observe_workflow(raw_event["object"], deleted=type == "DELETED")
+    STATE.workflows.observe_workflow(event["object"], deleted=type == "DELETED")
 
 
 @kopf.on.probe(id="jobs")
