@@ -7,7 +7,8 @@ BIN="${BIN:-$ROOT/.cache/bin}"
 DIR="${CLUSTER_DIR:-$ROOT/.cluster}"
 
 ours() {  # ours NAME PID: the pid is alive and runs BIN/NAME
-  [[ -r "/proc/$2/cmdline" ]] && tr '\0' ' ' < "/proc/$2/cmdline" | grep -q -- "$BIN/$1 "
+  local cmd
+  [[ -r "/proc/$2/cmdline" ]] && cmd="$(tr '\0' ' ' < "/proc/$2/cmdline" 2>/dev/null)" && [[ "$cmd" == *"$BIN/$1 "* ]]
 }
 
 if [[ -d "$DIR/pids" ]]; then

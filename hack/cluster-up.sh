@@ -28,6 +28,7 @@ NODE_MEMORY="${DW_KWOK_NODE_MEMORY:-256Gi}"
 NODE_PODS="${DW_KWOK_NODE_PODS:-1000}"
 SERVICE_CIDR="10.96.0.0/16"
 START_TIMEOUT="${DW_START_TIMEOUT:-90}"   # seconds per component
+# DW_KWOK_LOG_LEVEL=INFO logs every pod/node patch kwok makes (default WARN: errors only).
 
 start_ts=$(date +%s.%N)
 elapsed() { awk -v s="$start_ts" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}'; }
@@ -60,7 +61,8 @@ running() {
   [[ -f "$f" ]] || return 1
   pid="$(cat "$f")"
   [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$BIN/$1 " || return 1
+  local cmd; cmd="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmd" == *"$BIN/$1 "* ]]   # (no `| grep -q`: SIGPIPE + pipefail makes that flaky)
 }
 tail_log() {
   echo "----- last 40 lines of $DIR/logs/$1.log -----" >&2
@@ -81,19 +83,26 @@ launch() {
   echo $! > "$(pidfile "$name")"
   log "started $name (pid $!, port $port)"
 }
-# wait_for NAME CHECK-COMMAND...: poll until the check passes, the process dies, or timeout.
-wait_for() {
+# await NAME CHECK-COMMAND...: poll until the check passes (0), the process dies (1) or
+# START_TIMEOUT passes (2).
+await() {
   local name="$1"; shift
   local deadline=$(( $(date +%s) + START_TIMEOUT ))
   until "$@" >/dev/null 2>&1; do
-    if ! running "$name"; then
-      tail_log "$name"; die "$name exited during startup (log: $DIR/logs/$name.log)"
-    fi
-    if (( $(date +%s) > deadline )); then
-      tail_log "$name"; die "$name not healthy after ${START_TIMEOUT}s (log: $DIR/logs/$name.log)"
-    fi
+    running "$name" || return 1
+    (( $(date +%s) <= deadline )) || return 2
     sleep 0.2
   done
+}
+# wait_for NAME CHECK-COMMAND...: like await, but a dead or unhealthy component fails the script.
+wait_for() {
+  local name="$1" rc=0; shift
+  await "$name" "$@" || rc=$?
+  case $rc in
+    0) ;;
+    1) tail_log "$name"; die "$name exited during startup (log: $DIR/logs/$name.log)" ;;
+    *) tail_log "$name"; die "$name not healthy after ${START_TIMEOUT}s (log: $DIR/logs/$name.log)" ;;
+  esac
 }
 https_ok() { curl -fsS --max-time 2 --cacert "$PKI/ca.crt" "$1"; }
 https_ok_insecure() { curl -fsSk --max-time 2 "$1"; }  # KCM/scheduler serve self-signed certs
@@ -110,17 +119,17 @@ gen_pki() {
   [[ -f "$PKI/.done" ]] && return 0
   log "generating certificates in $PKI"
   rm -f "$PKI"/*
-  openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
+  openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/ca.key" 2>/dev/null
   openssl req -x509 -new -nodes -key "$PKI/ca.key" -sha256 -days 3650 \
     -subj "/CN=dagwright-local-ca" -out "$PKI/ca.crt" 2>/dev/null
   # sign NAME SUBJECT [SAN] [EKU]
   sign() {
     local name="$1" subj="$2" san="${3:-}" eku="${4:-clientAuth}"
-    openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
+    openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key" 2>/dev/null
     openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
     {
       echo "basicConstraints=CA:FALSE"
-      echo "keyUsage=critical,digitalSignature,keyEncipherment"
+      echo "keyUsage=critical,digitalSignature"
       echo "extendedKeyUsage=$eku"
       [[ -n "$san" ]] && echo "subjectAltName=$san"
     } > "$PKI/$name.ext"
@@ -135,8 +144,8 @@ gen_pki() {
   sign kube-controller-manager "/CN=system:kube-controller-manager"
   sign kube-scheduler "/CN=system:kube-scheduler"
   sign kwok "/O=system:masters/CN=kwok-controller"
-  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
-  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key" 2>/dev/null
+  openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   chmod 600 "$PKI"/*.key
   touch "$PKI/.done"
 }
@@ -241,7 +250,6 @@ start_kcm() {
     --kube-api-qps 500 --kube-api-burst 1000 \
     --concurrent-job-syncs 20 \
     --profiling=false --v=1
-  wait_for kube-controller-manager kcm_check
 }
 
 start_scheduler() {
@@ -251,7 +259,6 @@ start_scheduler() {
     --authorization-kubeconfig "$DIR/config/kube-scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" \
     --profiling=false --v=1
-  wait_for kube-scheduler scheduler_check
 }
 
 start_kwok() {
@@ -263,8 +270,8 @@ start_kwok() {
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-ip 127.0.0.1 --cidr 10.244.0.1/16 \
     --node-lease-duration-seconds 40 \
-    --server-address "127.0.0.1:$KWOK_PORT"
-  wait_for kwok kwok_check
+    --server-address "127.0.0.1:$KWOK_PORT" \
+    --v "${DW_KWOK_LOG_LEVEL:-WARN}"
 }
 
 # ---------------------------------------------------------------- main
@@ -286,18 +293,27 @@ if running kwok && ! cmp -s "$STAGES" "$DIR/config/kwok-stages.yaml"; then
 fi
 
 already=0
-for c in "${COMPONENTS[@]}"; do
-  if running "$c"; then
-    wait_for "$c" "${CHECK[$c]}"
-    already=$((already + 1))
-  else
-    if [[ -f "$(pidfile "$c")" ]]; then
-      echo "cluster-up: WARNING: $c (pid $(cat "$(pidfile "$c")")) is no longer running; restarting it" >&2
-      tail_log "$c"
-      rm -f "$(pidfile "$c")"
+# etcd and kube-apiserver one after the other; then the three API clients start in parallel.
+for phase in "etcd" "kube-apiserver" "kube-controller-manager kube-scheduler kwok"; do
+  for c in $phase; do
+    rc=1
+    if running "$c"; then
+      # Running: healthy (0), or it is dying/died (1) and is restarted below.
+      rc=0; await "$c" "${CHECK[$c]}" || rc=$?
+      [[ $rc == 2 ]] && { tail_log "$c"; die "$c (pid $(cat "$(pidfile "$c")")) runs but is not healthy after ${START_TIMEOUT}s; try 'make cluster-down cluster-up'"; }
     fi
-    "${START[$c]}"
-  fi
+    if [[ $rc == 0 ]]; then
+      already=$((already + 1))
+    else
+      if [[ -f "$(pidfile "$c")" ]]; then
+        echo "cluster-up: WARNING: $c (pid $(cat "$(pidfile "$c")")) is no longer running; restarting it" >&2
+        tail_log "$c"
+        rm -f "$(pidfile "$c")"
+      fi
+      "${START[$c]}"
+    fi
+  done
+  for c in $phase; do wait_for "$c" "${CHECK[$c]}"; done
 done
 
 # Fake nodes: kwok manages Nodes annotated kwok.x-k8s.io/node=fake. No taint, so every pod
