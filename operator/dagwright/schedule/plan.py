@@ -272,12 +272,11 @@ def _apply_concurrency(
     """Allow, Replace or Forbid the selected fires, given the active runs.
 
     A selected fire whose run already exists (a pass that crashed before recording
-    ``lastScheduleTime``) counts as created and is never cancelled.
+    ``lastScheduleTime``, or a backfill) counts as created and is never cancelled.
     """
     if not selected:
         return
-    selected_names = {names[fire] for fire in selected}
-    others = [run.name for run in snapshot.active_runs if run.name not in selected_names]
+    active = [run.name for run in snapshot.active_runs]
     policy = snapshot.concurrency_policy
     if policy is ConcurrencyPolicy.ALLOW:
         decision.create.extend(selected)
@@ -285,17 +284,22 @@ def _apply_concurrency(
     if policy is ConcurrencyPolicy.REPLACE:
         decision.skip(SkipReason.SUPERSEDED, selected[:-1])
         decision.create.append(selected[-1])
-        decision.cancel.extend(others)
+        decision.cancel.extend(name for name in active if name != names[selected[-1]])
         return
-    existing = {run.name for run in snapshot.active_runs}
-    may_start = names[selected[0]] in existing or not others
-    if may_start:
-        decision.create.append(selected[0])
-    elif not snapshot.catchup:
-        decision.skip(SkipReason.CONCURRENCY_FORBID, selected[:1])
+    done = 0  # Forbid: the oldest selected fires whose runs exist are done; they block the rest
+    while done < len(selected) and names[selected[done]] in active:
+        done += 1
+    decision.create.extend(selected[:done])
+    waiting = selected[done:]
+    if not waiting:
+        return
+    if not active:
+        decision.create.append(waiting[0])
+        decision.deferred.extend(waiting[1:])  # empty without catchup
+    elif snapshot.catchup:
+        decision.deferred.extend(waiting)
     else:
-        decision.deferred.append(selected[0])
-    decision.deferred.extend(selected[1:])  # empty without catchup
+        decision.skip(SkipReason.CONCURRENCY_FORBID, waiting)
 
 
 def plan_schedule(snapshot: ScheduleSnapshot) -> SchedulePlan:

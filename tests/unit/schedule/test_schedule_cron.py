@@ -128,6 +128,8 @@ def test_fire_times_are_aware_utc() -> None:
         pytest.param("0 0 13 * 5", utc(2026, 3, 1), [utc(2026, 3, 6), utc(2026, 3, 13)], id="restricted day fields fire on either (Fridays or the 13th)"),
         pytest.param("0 0 */10 * *", utc(2026, 3, 1), [utc(2026, 3, 11), utc(2026, 3, 21)], id="a day-of-month step starts at the 1st"),
         pytest.param("0 0 * * sun", utc(2026, 3, 1), [utc(2026, 3, 8), utc(2026, 3, 15)], id="weekday names work (Sundays)"),
+        pytest.param("0 0 */3 * 0-6", utc(2026, 3, 1), [utc(2026, 3, 2), utc(2026, 3, 3)], id="a weekday range covering the week still ORs with the day of month (as Kubernetes)"),
+        pytest.param("0 0 */3 * *", utc(2026, 3, 1), [utc(2026, 3, 4), utc(2026, 3, 7)], id="with weekday star only the day of month counts"),
         pytest.param("@monthly", utc(2026, 12, 15), [utc(2027, 1, 1), utc(2027, 2, 1)], id="@monthly crosses the year boundary"),
         pytest.param("59 23 31 12 *", utc(2026, 12, 31, 23, 59), [utc(2027, 12, 31, 23, 59), utc(2028, 12, 31, 23, 59)], id="a fire exactly at after is not repeated"),
     ],

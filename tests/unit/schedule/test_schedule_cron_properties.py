@@ -14,7 +14,7 @@ from croniter import croniter
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dagwright.schedule.cron import compile_schedule, parse_cron, validate_cron
+from dagwright.schedule.cron import DayRule, compile_schedule, parse_cron, validate_cron
 
 from .strategies import TRANSITIONS, ZONES, cron_expressions, instants_2026, zones
 
@@ -28,7 +28,18 @@ def _offset(moment: datetime, zone: ZoneInfo) -> timedelta:
     return offset
 
 
-@settings(max_examples=150, deadline=None)
+def _croniter_agrees(expr: str) -> bool:
+    """croniter reads a day field listing every value ("0-6") as "*" and then ANDs the day
+    fields where classic cron and Kubernetes (robfig/cron) OR them: that corner is no oracle."""
+    spec = parse_cron(expr)
+    return spec.day_rule is DayRule.BOTH or (len(spec.days_of_month) < 31 and len(spec.days_of_week) < 7)
+
+
+def _croniter_matches(expr: str, wall: datetime) -> bool:
+    return croniter.match(expr, wall) if _croniter_agrees(expr) else parse_cron(expr).matches(wall)
+
+
+@settings(max_examples=100, deadline=None)
 @given(expr=cron_expressions, tz=zones, after=instants_2026, limit=st.integers(1, 40))
 def test_fire_times_are_increasing_after_after_and_match_the_cron_in_local_time(
     expr: str, tz: str, after: datetime, limit: int
@@ -41,15 +52,15 @@ def test_fire_times_are_increasing_after_after_and_match_the_cron_in_local_time(
     assert all(a < b for a, b in zip(fires, fires[1:]))
     for fire in fires:
         wall = fire.astimezone(zone).replace(tzinfo=None)
-        if not croniter.match(expr, wall):  # only a wall-clock schedule shifted out of a gap
+        if not _croniter_matches(expr, wall):  # only a wall-clock schedule shifted out of a gap
             assert not schedule.spec.interval_like
             assert _offset(fire - timedelta(seconds=1), zone) < _offset(fire, zone)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(expr=cron_expressions, after=instants_2026)
 def test_in_utc_fire_times_equal_croniters(expr: str, after: datetime) -> None:
-    assume(validate_cron(expr) is None)
+    assume(validate_cron(expr) is None and _croniter_agrees(expr))
     ours = compile_schedule(expr, "UTC").between(after, None, 20)
     iterator = croniter(expr, after.replace(tzinfo=None))
     theirs = [iterator.get_next(datetime).replace(tzinfo=UTC) for _ in range(20)]
@@ -78,7 +89,7 @@ def _reference(expr: str, tz: str, start: datetime, end: datetime) -> list[datet
     return fires
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     expr=cron_expressions,
     tz=st.sampled_from([z for z in ZONES if z != "UTC"]),

@@ -69,7 +69,7 @@ fire_times = st.datetimes(datetime(2000, 1, 1), datetime(2200, 1, 1)).map(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(workflow=workflow_names, fire=fire_times)
 def test_names_are_valid_short_and_deterministic(workflow: str, fire: datetime) -> None:
     name = scheduled_run_name(workflow, fire)
@@ -77,7 +77,7 @@ def test_names_are_valid_short_and_deterministic(workflow: str, fire: datetime) 
     assert name == scheduled_run_name(workflow, fire)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(workflow=workflow_names, fire=fire_times, seconds=st.integers(1, 10**9), tail=_label)
 def test_another_fire_or_another_workflow_gives_another_name(
     workflow: str, fire: datetime, seconds: int, tail: str

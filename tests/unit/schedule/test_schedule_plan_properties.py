@@ -62,7 +62,7 @@ def apply(snapshot: ScheduleSnapshot, plan: SchedulePlan) -> ScheduleSnapshot:
     return replace(snapshot, last_schedule_time=plan.last_schedule_time, active_runs=tuple(kept + created))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(snapshot=snapshots())
 def test_created_runs_are_unique_due_and_named_after_their_fire(snapshot: ScheduleSnapshot) -> None:
     plan = plan_schedule(snapshot)
@@ -80,7 +80,7 @@ def test_created_runs_are_unique_due_and_named_after_their_fire(snapshot: Schedu
     assert plan.next_schedule_time is not None and plan.next_schedule_time > snapshot.now
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(snapshot=snapshots())
 def test_last_schedule_time_never_goes_back_and_never_passes_now(snapshot: ScheduleSnapshot) -> None:
     plan = plan_schedule(snapshot)
@@ -94,25 +94,23 @@ def test_last_schedule_time_never_goes_back_and_never_passes_now(snapshot: Sched
         assert plan.last_schedule_time is None or fire > plan.last_schedule_time
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(snapshot=snapshots())
 def test_policies_hold(snapshot: ScheduleSnapshot) -> None:
     plan = plan_schedule(snapshot)
-    created = {run.name for run in plan.create}
     if snapshot.suspend:
         assert (plan.create, plan.cancel, plan.skipped, plan.deferred) == ((), (), (), ())
     if snapshot.concurrency_policy is not ConcurrencyPolicy.ALLOW or not snapshot.catchup:
         assert len(plan.create) <= 1
     if snapshot.concurrency_policy is ConcurrencyPolicy.FORBID and plan.create:
-        # Forbid starts a run only when no other run is active, except runs for this pass's own fires.
-        first = plan.create[0].logical_date
-        for run in snapshot.active_runs:
-            assert run.logical_date is not None and run.logical_date > first
+        assert snapshot.active_runs == ()  # Forbid starts a run only when nothing is active
+    if snapshot.concurrency_policy is ConcurrencyPolicy.REPLACE and plan.create:
+        assert set(plan.cancel) == {run.name for run in snapshot.active_runs}
     if snapshot.concurrency_policy is not ConcurrencyPolicy.REPLACE:
         assert plan.cancel == ()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(snapshot=snapshots())
 def test_applying_a_plan_and_planning_again_at_the_same_now_does_nothing(snapshot: ScheduleSnapshot) -> None:
     first = plan_schedule(snapshot)
