@@ -1,0 +1,129 @@
+"""Cron schedules on a real API server: fires, restarts after missed fires, policies, history."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from .kube import GROUP, VERSION
+from .kube import container_task as task
+
+EVERY_MINUTE = "* * * * *"
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scheduled(kube, name: str, **spec) -> dict:
+    body = {"schedule": EVERY_MINUTE, "tasks": [task("only")], **spec}
+    return kube.apply_workflow(name, body)
+
+
+def pretend_last_fire(kube, name: str, minutes_ago: int) -> datetime:
+    """As if the operator last fired `minutes_ago` minutes back and has been down since."""
+    last = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
+    kube.custom.patch_namespaced_custom_object_status(GROUP, VERSION, kube.ns, "workflows", name,
+                                                      {"status": {"lastScheduleTime": stamp(last)}})
+    return last
+
+
+def runs_of(kube, workflow: str) -> list[dict]:
+    items = kube.custom.list_namespaced_custom_object(GROUP, VERSION, kube.ns, "workflowruns")["items"]
+    return sorted((r for r in items if r["spec"].get("workflowRef", {}).get("name") == workflow),
+                  key=lambda r: r["spec"]["logicalDate"])
+
+
+def workflow_events(kube, name: str) -> list:
+    return [e for e in kube.events(name) if e.involved_object.kind == "Workflow"]
+
+
+def test_a_restart_without_catchup_creates_one_run_for_the_latest_missed_fire(kube, operator):
+    operator.stop()
+    scheduled(kube, "nightly", catchup=False)
+    last = pretend_last_fire(kube, "nightly", 4)
+    started = datetime.now(UTC)
+    operator.start()
+    kube.wait_for("one run", lambda: runs_of(kube, "nightly"))
+    time.sleep(1)
+    runs = [r for r in runs_of(kube, "nightly") if r["spec"]["logicalDate"] <= stamp(started)]
+    assert len(runs) == 1  # (a later run may exist if a minute boundary passed since)
+    assert runs[0]["spec"]["logicalDate"] >= stamp(last + timedelta(minutes=4))
+    assert runs[0]["metadata"]["ownerReferences"][0]["kind"] == "Workflow"
+    assert runs[0]["metadata"]["annotations"]["dagwright.io/data-interval-end"] == runs[0]["spec"]["logicalDate"]
+    messages = kube.wait_for("missed-fires event", lambda: [e.message for e in workflow_events(kube, "nightly")
+                                                           if "miss" in e.message.lower()])
+    assert any("3" in m for m in messages), messages
+    assert kube.wait_for_phase(runs[0]["metadata"]["name"])["status"]["phase"] == "Succeeded"
+
+
+def test_a_restart_with_catchup_creates_one_run_per_missed_fire_oldest_first(kube, operator):
+    operator.stop()
+    scheduled(kube, "hourly", catchup=True, maxActiveRuns=2)
+    last = pretend_last_fire(kube, "hourly", 4)
+    operator.start()
+    runs = kube.wait_for("four runs", lambda: (r := runs_of(kube, "hourly")) and len(r) >= 4 and r)
+    dates = [r["spec"]["logicalDate"] for r in runs]
+    assert dates[:4] == [stamp(last + timedelta(minutes=i)) for i in range(1, 5)]
+    for run in runs:
+        assert kube.wait_for_phase(run["metadata"]["name"])["status"]["phase"] == "Succeeded"
+    names = [r["metadata"]["name"] for r in runs]
+    assert len(set(names)) == len(names)
+
+
+def test_forbid_skips_a_fire_while_a_run_is_active_and_replace_cancels_it(kube, operator):
+    operator.stop()
+    slow = [task("slow", annotations={"sim.dagwright.io/duration": "600s"})]
+    kube.apply_workflow("forbid", {"schedule": EVERY_MINUTE, "concurrencyPolicy": "Forbid", "tasks": slow})
+    kube.apply_workflow("replace", {"schedule": EVERY_MINUTE, "concurrencyPolicy": "Replace", "tasks": slow})
+    for name in ("forbid", "replace"):
+        pretend_last_fire(kube, name, 1)
+    operator.start()
+    first = {n: kube.wait_for(f"{n} run", lambda n=n: runs_of(kube, n))[0]["metadata"]["name"] for n in ("forbid", "replace")}
+    for name in first.values():
+        kube.wait_for_phase(name, ("Running",))
+    # the next fire comes at the next minute boundary
+    replaced = kube.wait_for("replace's first run cancelled", lambda: kube.run(first["replace"])["status"]["phase"] == "Cancelled", timeout=75)
+    assert replaced
+    assert len(runs_of(kube, "replace")) >= 2
+    assert len(runs_of(kube, "forbid")) == 1
+    assert kube.run(first["forbid"])["status"]["phase"] == "Running"
+    kube.wait_for("forbid skip event", lambda: any("Forbid" in e.message or "forbid" in e.message.lower()
+                                                   for e in workflow_events(kube, "forbid")))
+
+
+def test_a_suspended_workflow_creates_no_runs(kube, operator):
+    operator.stop()
+    scheduled(kube, "paused", suspend=True)
+    pretend_last_fire(kube, "paused", 3)
+    operator.start()
+    wf = kube.wait_for("next schedule time", lambda: (w := kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, kube.ns, "workflows", "paused")).get("status", {}).get("nextScheduleTime") and w)
+    assert wf["status"]["nextScheduleTime"] > stamp(datetime.now(UTC))
+    assert runs_of(kube, "paused") == []
+
+
+def test_history_limits_garbage_collect_old_finished_runs(kube, operator):
+    operator.stop()
+    scheduled(kube, "history", catchup=True, successfulRunsHistoryLimit=2)
+    pretend_last_fire(kube, "history", 5)
+    operator.start()
+    kube.wait_for("five runs created", lambda: len(kube.jobs()) >= 5)
+    remaining = kube.wait_for("only two runs kept", lambda: (r := runs_of(kube, "history")) and len(r) == 2 and r)
+    assert all(r["status"]["phase"] == "Succeeded" for r in remaining)
+    assert [r["spec"]["logicalDate"] for r in remaining] == sorted(r["spec"]["logicalDate"] for r in remaining)
+    wf = kube.custom.get_namespaced_custom_object(GROUP, VERSION, kube.ns, "workflows", "history")
+    assert wf["status"]["lastRunPhase"] == "Succeeded"
+
+
+def test_an_invalid_timezone_is_a_condition_and_event_and_other_workflows_go_on(kube, operator):
+    kube.apply_workflow("mars", {"schedule": EVERY_MINUTE, "timezone": "Mars/Olympus", "tasks": [task("a")]})
+    wf = kube.wait_for("invalid condition", lambda: (w := kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, kube.ns, "workflows", "mars")).get("status", {}).get("conditions") and w)
+    condition = wf["status"]["conditions"][0]
+    assert (condition["type"], condition["status"]) == ("Valid", "False")
+    assert "Mars/Olympus" in condition["message"] and "spec.timezone" in condition["message"]
+    kube.wait_for("InvalidSpec event", lambda: any(e.reason == "InvalidSpec" for e in workflow_events(kube, "mars")))
+    kube.create_run("still-works", spec={"tasks": [task("a")]})
+    assert kube.wait_for_phase("still-works")["status"]["phase"] == "Succeeded"
+    operator.assert_alive()
