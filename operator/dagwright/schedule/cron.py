@@ -235,7 +235,7 @@ def _check_can_fire(spec: CronSpec) -> None:
 def parse_cron(expression: str) -> CronSpec:
     """Parse a cron expression; raise ``ScheduleError`` naming the problem."""
     texts = _split(expression)
-    parsed = [_parse_field(text, field) for text, field in zip(texts, _FIELDS)]
+    parsed = [_parse_field(text, field) for text, field in zip(texts, _FIELDS, strict=True)]
     (minutes, _), (hours, _), (doms, dom_star), (months, _), (dows, dow_star) = parsed
     dows = {d % 7 for d in dows}
     spec = CronSpec(
@@ -455,9 +455,7 @@ def compile_schedule(expression: str, timezone_name: str = "UTC") -> Schedule:
     return Schedule(parse_cron(expression), _zone(timezone_name))
 
 
-def fire_times(
-    expr: str, tz: str, after: datetime, until: datetime | None, limit: int
-) -> list[datetime]:
+def fire_times(expr: str, tz: str, after: datetime, until: datetime | None, limit: int) -> list[datetime]:
     """Up to ``limit`` fire times (aware UTC) strictly after ``after`` and at or before ``until``.
 
     ``after`` and ``until`` must be timezone-aware; ``until=None`` means no end.

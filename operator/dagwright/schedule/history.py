@@ -60,9 +60,9 @@ def plan_history_cleanup(
     by_kind: dict[HistoryKind, list[FinishedRun]] = {kind: [] for kind in HistoryKind}
     for entry in finished_runs:
         run = FinishedRun(*entry)
-        kind = _KIND_OF_PHASE.get(str(getattr(run.phase, "value", run.phase)))
-        if kind is not None:
-            by_kind[kind].append(run)
+        run_kind = _KIND_OF_PHASE.get(str(getattr(run.phase, "value", run.phase)))
+        if run_kind is not None:
+            by_kind[run_kind].append(run)
     doomed: list[FinishedRun] = []
     for kind, runs in by_kind.items():
         limit = limits[kind]

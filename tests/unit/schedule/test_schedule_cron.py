@@ -12,8 +12,8 @@ from dagwright.schedule.cron import ScheduleError, compile_schedule, fire_times,
 UTC = timezone.utc
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -124,14 +124,48 @@ def test_fire_times_are_aware_utc() -> None:
 @pytest.mark.parametrize(
     ("expr", "after", "expected"),
     [
-        pytest.param("0 0 29 2 *", utc(2026, 1, 1), [utc(2028, 2, 29), utc(2032, 2, 29)], id="29 February fires in leap years only"),
-        pytest.param("0 0 13 * 5", utc(2026, 3, 1), [utc(2026, 3, 6), utc(2026, 3, 13)], id="restricted day fields fire on either (Fridays or the 13th)"),
-        pytest.param("0 0 */10 * *", utc(2026, 3, 1), [utc(2026, 3, 11), utc(2026, 3, 21)], id="a day-of-month step starts at the 1st"),
-        pytest.param("0 0 * * sun", utc(2026, 3, 1), [utc(2026, 3, 8), utc(2026, 3, 15)], id="weekday names work (Sundays)"),
-        pytest.param("0 0 */3 * 0-6", utc(2026, 3, 1), [utc(2026, 3, 2), utc(2026, 3, 3)], id="a weekday range covering the week still ORs with the day of month (as Kubernetes)"),
-        pytest.param("0 0 */3 * *", utc(2026, 3, 1), [utc(2026, 3, 4), utc(2026, 3, 7)], id="with weekday star only the day of month counts"),
-        pytest.param("@monthly", utc(2026, 12, 15), [utc(2027, 1, 1), utc(2027, 2, 1)], id="@monthly crosses the year boundary"),
-        pytest.param("59 23 31 12 *", utc(2026, 12, 31, 23, 59), [utc(2027, 12, 31, 23, 59), utc(2028, 12, 31, 23, 59)], id="a fire exactly at after is not repeated"),
+        pytest.param(
+            "0 0 29 2 *",
+            utc(2026, 1, 1),
+            [utc(2028, 2, 29), utc(2032, 2, 29)],
+            id="29 February fires in leap years only",
+        ),
+        pytest.param(
+            "0 0 13 * 5",
+            utc(2026, 3, 1),
+            [utc(2026, 3, 6), utc(2026, 3, 13)],
+            id="restricted day fields fire on either (Fridays or the 13th)",
+        ),
+        pytest.param(
+            "0 0 */10 * *",
+            utc(2026, 3, 1),
+            [utc(2026, 3, 11), utc(2026, 3, 21)],
+            id="a day-of-month step starts at the 1st",
+        ),
+        pytest.param(
+            "0 0 * * sun", utc(2026, 3, 1), [utc(2026, 3, 8), utc(2026, 3, 15)], id="weekday names work (Sundays)"
+        ),
+        pytest.param(
+            "0 0 */3 * 0-6",
+            utc(2026, 3, 1),
+            [utc(2026, 3, 2), utc(2026, 3, 3)],
+            id="a weekday range covering the week still ORs with the day of month (as Kubernetes)",
+        ),
+        pytest.param(
+            "0 0 */3 * *",
+            utc(2026, 3, 1),
+            [utc(2026, 3, 4), utc(2026, 3, 7)],
+            id="with weekday star only the day of month counts",
+        ),
+        pytest.param(
+            "@monthly", utc(2026, 12, 15), [utc(2027, 1, 1), utc(2027, 2, 1)], id="@monthly crosses the year boundary"
+        ),
+        pytest.param(
+            "59 23 31 12 *",
+            utc(2026, 12, 31, 23, 59),
+            [utc(2027, 12, 31, 23, 59), utc(2028, 12, 31, 23, 59)],
+            id="a fire exactly at after is not repeated",
+        ),
     ],
 )
 def test_calendar_rules(expr: str, after: datetime, expected: list[datetime]) -> None:
@@ -144,45 +178,141 @@ BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
 
 DST_CASES = [
     # Europe/Berlin spring forward: 2026-03-29 02:00 CET -> 03:00 CEST (01:00Z).
-    pytest.param(BERLIN, "30 2 * * *", utc(2026, 3, 28), [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1), utc(2026, 3, 30, 0, 30)],
-                 id="Berlin spring: a daily 02:30 in the gap fires once at 03:00 CEST"),
-    pytest.param(BERLIN, "0 2 * * *", utc(2026, 3, 28, 12), [utc(2026, 3, 29, 1), utc(2026, 3, 30, 0)],
-                 id="Berlin spring: a daily 02:00 fires at the jump to 03:00 CEST"),
-    pytest.param(BERLIN, "0 2,3 * * *", utc(2026, 3, 28, 12), [utc(2026, 3, 29, 1), utc(2026, 3, 30, 0), utc(2026, 3, 30, 1)],
-                 id="Berlin spring: a shifted 02:00 and the real 03:00 collapse into one fire"),
-    pytest.param(BERLIN, "*/15 2 * * *", utc(2026, 3, 28, 12), [utc(2026, 3, 29, 1), utc(2026, 3, 30, 0), utc(2026, 3, 30, 0, 15)],
-                 id="Berlin spring: four wall times in the gap fire once"),
-    pytest.param(BERLIN, "0 * * * *", utc(2026, 3, 28, 23, 30), [utc(2026, 3, 29, 0), utc(2026, 3, 29, 1), utc(2026, 3, 29, 2)],
-                 id="Berlin spring: hourly follows real hours (01:00 CET then 03:00 CEST)"),
-    pytest.param(BERLIN, "30 * * * *", utc(2026, 3, 29, 0), [utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 30)],
-                 id="Berlin spring: hourly at :30 stays one real hour apart across the gap"),
-    pytest.param(BERLIN, "*/30 * * * *", utc(2026, 3, 29, 0, 15), [utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 30)],
-                 id="Berlin spring: every 30 minutes stays 30 real minutes apart across the gap"),
+    pytest.param(
+        BERLIN,
+        "30 2 * * *",
+        utc(2026, 3, 28),
+        [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1), utc(2026, 3, 30, 0, 30)],
+        id="Berlin spring: a daily 02:30 in the gap fires once at 03:00 CEST",
+    ),
+    pytest.param(
+        BERLIN,
+        "0 2 * * *",
+        utc(2026, 3, 28, 12),
+        [utc(2026, 3, 29, 1), utc(2026, 3, 30, 0)],
+        id="Berlin spring: a daily 02:00 fires at the jump to 03:00 CEST",
+    ),
+    pytest.param(
+        BERLIN,
+        "0 2,3 * * *",
+        utc(2026, 3, 28, 12),
+        [utc(2026, 3, 29, 1), utc(2026, 3, 30, 0), utc(2026, 3, 30, 1)],
+        id="Berlin spring: a shifted 02:00 and the real 03:00 collapse into one fire",
+    ),
+    pytest.param(
+        BERLIN,
+        "*/15 2 * * *",
+        utc(2026, 3, 28, 12),
+        [utc(2026, 3, 29, 1), utc(2026, 3, 30, 0), utc(2026, 3, 30, 0, 15)],
+        id="Berlin spring: four wall times in the gap fire once",
+    ),
+    pytest.param(
+        BERLIN,
+        "0 * * * *",
+        utc(2026, 3, 28, 23, 30),
+        [utc(2026, 3, 29, 0), utc(2026, 3, 29, 1), utc(2026, 3, 29, 2)],
+        id="Berlin spring: hourly follows real hours (01:00 CET then 03:00 CEST)",
+    ),
+    pytest.param(
+        BERLIN,
+        "30 * * * *",
+        utc(2026, 3, 29, 0),
+        [utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 30)],
+        id="Berlin spring: hourly at :30 stays one real hour apart across the gap",
+    ),
+    pytest.param(
+        BERLIN,
+        "*/30 * * * *",
+        utc(2026, 3, 29, 0, 15),
+        [utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 30)],
+        id="Berlin spring: every 30 minutes stays 30 real minutes apart across the gap",
+    ),
     # Europe/Berlin fall back: 2026-10-25 03:00 CEST -> 02:00 CET (01:00Z); 02:00-02:59 happens twice.
-    pytest.param(BERLIN, "30 2 * * *", utc(2026, 10, 24), [utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)],
-                 id="Berlin autumn: a daily 02:30 in the repeated hour fires once, at the first (CEST) occurrence"),
-    pytest.param(BERLIN, "*/20 2 * * *", utc(2026, 10, 24, 12), [utc(2026, 10, 25, 0), utc(2026, 10, 25, 0, 20), utc(2026, 10, 25, 0, 40), utc(2026, 10, 26, 1)],
-                 id="Berlin autumn: a fixed-hour schedule runs only the first pass of the repeated hour"),
-    pytest.param(BERLIN, "0 3 * * *", utc(2026, 10, 24, 12), [utc(2026, 10, 25, 2), utc(2026, 10, 26, 2)],
-                 id="Berlin autumn: a daily 03:00 after the repeated hour is unaffected"),
-    pytest.param(BERLIN, "0 * * * *", utc(2026, 10, 24, 22, 30), [utc(2026, 10, 24, 23), utc(2026, 10, 25, 0), utc(2026, 10, 25, 1), utc(2026, 10, 25, 2)],
-                 id="Berlin autumn: hourly fires at 02:00 CEST and at 02:00 CET (two real hours)"),
-    pytest.param(BERLIN, "@hourly", utc(2026, 10, 24, 23, 30), [utc(2026, 10, 25, 0), utc(2026, 10, 25, 1)],
-                 id="Berlin autumn: @hourly is interval-like too"),
-    pytest.param(BERLIN, "*/30 * * * *", utc(2026, 10, 24, 23, 45), [utc(2026, 10, 25, 0), utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1), utc(2026, 10, 25, 1, 30), utc(2026, 10, 25, 2)],
-                 id="Berlin autumn: every 30 minutes fires every 30 real minutes through the repeated hour"),
+    pytest.param(
+        BERLIN,
+        "30 2 * * *",
+        utc(2026, 10, 24),
+        [utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)],
+        id="Berlin autumn: a daily 02:30 in the repeated hour fires once, at the first (CEST) occurrence",
+    ),
+    pytest.param(
+        BERLIN,
+        "*/20 2 * * *",
+        utc(2026, 10, 24, 12),
+        [utc(2026, 10, 25, 0), utc(2026, 10, 25, 0, 20), utc(2026, 10, 25, 0, 40), utc(2026, 10, 26, 1)],
+        id="Berlin autumn: a fixed-hour schedule runs only the first pass of the repeated hour",
+    ),
+    pytest.param(
+        BERLIN,
+        "0 3 * * *",
+        utc(2026, 10, 24, 12),
+        [utc(2026, 10, 25, 2), utc(2026, 10, 26, 2)],
+        id="Berlin autumn: a daily 03:00 after the repeated hour is unaffected",
+    ),
+    pytest.param(
+        BERLIN,
+        "0 * * * *",
+        utc(2026, 10, 24, 22, 30),
+        [utc(2026, 10, 24, 23), utc(2026, 10, 25, 0), utc(2026, 10, 25, 1), utc(2026, 10, 25, 2)],
+        id="Berlin autumn: hourly fires at 02:00 CEST and at 02:00 CET (two real hours)",
+    ),
+    pytest.param(
+        BERLIN,
+        "@hourly",
+        utc(2026, 10, 24, 23, 30),
+        [utc(2026, 10, 25, 0), utc(2026, 10, 25, 1)],
+        id="Berlin autumn: @hourly is interval-like too",
+    ),
+    pytest.param(
+        BERLIN,
+        "*/30 * * * *",
+        utc(2026, 10, 24, 23, 45),
+        [
+            utc(2026, 10, 25, 0),
+            utc(2026, 10, 25, 0, 30),
+            utc(2026, 10, 25, 1),
+            utc(2026, 10, 25, 1, 30),
+            utc(2026, 10, 25, 2),
+        ],
+        id="Berlin autumn: every 30 minutes fires every 30 real minutes through the repeated hour",
+    ),
     # America/New_York spring forward: 2026-03-08 02:00 EST -> 03:00 EDT (07:00Z).
-    pytest.param(NEW_YORK, "30 2 * * *", utc(2026, 3, 7), [utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7), utc(2026, 3, 9, 6, 30)],
-                 id="New York spring: a daily 02:30 in the gap fires once at 03:00 EDT"),
-    pytest.param(NEW_YORK, "0 * * * *", utc(2026, 3, 8, 5, 30), [utc(2026, 3, 8, 6), utc(2026, 3, 8, 7), utc(2026, 3, 8, 8)],
-                 id="New York spring: hourly goes 01:00 EST then 03:00 EDT"),
+    pytest.param(
+        NEW_YORK,
+        "30 2 * * *",
+        utc(2026, 3, 7),
+        [utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7), utc(2026, 3, 9, 6, 30)],
+        id="New York spring: a daily 02:30 in the gap fires once at 03:00 EDT",
+    ),
+    pytest.param(
+        NEW_YORK,
+        "0 * * * *",
+        utc(2026, 3, 8, 5, 30),
+        [utc(2026, 3, 8, 6), utc(2026, 3, 8, 7), utc(2026, 3, 8, 8)],
+        id="New York spring: hourly goes 01:00 EST then 03:00 EDT",
+    ),
     # America/New_York fall back: 2026-11-01 02:00 EDT -> 01:00 EST (06:00Z); 01:00-01:59 happens twice.
-    pytest.param(NEW_YORK, "30 1 * * *", utc(2026, 10, 31), [utc(2026, 10, 31, 5, 30), utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30)],
-                 id="New York autumn: a daily 01:30 in the repeated hour fires once, at 01:30 EDT"),
-    pytest.param(NEW_YORK, "0 2 * * *", utc(2026, 10, 31, 12), [utc(2026, 11, 1, 7), utc(2026, 11, 2, 7)],
-                 id="New York autumn: a daily 02:00 right after the repeated hour fires once"),
-    pytest.param(NEW_YORK, "0 * * * *", utc(2026, 11, 1, 3, 30), [utc(2026, 11, 1, 4), utc(2026, 11, 1, 5), utc(2026, 11, 1, 6), utc(2026, 11, 1, 7)],
-                 id="New York autumn: hourly fires at 01:00 EDT and at 01:00 EST"),
+    pytest.param(
+        NEW_YORK,
+        "30 1 * * *",
+        utc(2026, 10, 31),
+        [utc(2026, 10, 31, 5, 30), utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30)],
+        id="New York autumn: a daily 01:30 in the repeated hour fires once, at 01:30 EDT",
+    ),
+    pytest.param(
+        NEW_YORK,
+        "0 2 * * *",
+        utc(2026, 10, 31, 12),
+        [utc(2026, 11, 1, 7), utc(2026, 11, 2, 7)],
+        id="New York autumn: a daily 02:00 right after the repeated hour fires once",
+    ),
+    pytest.param(
+        NEW_YORK,
+        "0 * * * *",
+        utc(2026, 11, 1, 3, 30),
+        [utc(2026, 11, 1, 4), utc(2026, 11, 1, 5), utc(2026, 11, 1, 6), utc(2026, 11, 1, 7)],
+        id="New York autumn: hourly fires at 01:00 EDT and at 01:00 EST",
+    ),
 ]
 
 

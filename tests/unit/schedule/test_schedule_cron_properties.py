@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -49,7 +50,7 @@ def test_fire_times_are_increasing_after_after_and_match_the_cron_in_local_time(
     fires = schedule.between(after, None, limit)
     assert len(fires) == limit
     assert all(fire > after for fire in fires)
-    assert all(a < b for a, b in zip(fires, fires[1:]))
+    assert all(a < b for a, b in pairwise(fires))
     for fire in fires:
         wall = fire.astimezone(zone).replace(tzinfo=None)
         if not _croniter_matches(expr, wall):  # only a wall-clock schedule shifted out of a gap

@@ -17,8 +17,14 @@ def run(name: str, phase: str, hour: int | None) -> FinishedRun:
 
 
 MIXED = [
-    run("s1", "Succeeded", 1), run("f1", "Failed", 2), run("s2", "Succeeded", 3), run("c1", "Cancelled", 4),
-    run("s3", "Succeeded", 5), run("f2", "Failed", 6), run("r1", "Running", None), run("p1", "Pending", None),
+    run("s1", "Succeeded", 1),
+    run("f1", "Failed", 2),
+    run("s2", "Succeeded", 3),
+    run("c1", "Cancelled", 4),
+    run("s3", "Succeeded", 5),
+    run("f2", "Failed", 6),
+    run("r1", "Running", None),
+    run("p1", "Pending", None),
 ]
 
 
@@ -29,18 +35,43 @@ MIXED = [
         pytest.param(MIXED, 5, 5, [], id="runs within both limits are kept"),
         pytest.param(MIXED, 1, 5, ["s1", "s2"], id="the oldest successful runs beyond the limit are deleted"),
         pytest.param(MIXED, 5, 1, ["f1", "c1"], id="cancelled runs count toward the failed limit"),
-        pytest.param(MIXED, 0, 0, ["s1", "f1", "s2", "c1", "s3", "f2"], id="limits of zero delete every finished run, oldest first"),
+        pytest.param(
+            MIXED,
+            0,
+            0,
+            ["s1", "f1", "s2", "c1", "s3", "f2"],
+            id="limits of zero delete every finished run, oldest first",
+        ),
         pytest.param(MIXED, None, 0, ["f1", "c1", "f2"], id="a limit of None keeps every run of that kind"),
-        pytest.param([run("r1", "Running", None), run("p1", "Pending", None)], 0, 0, [], id="unfinished runs are never deleted"),
-        pytest.param([run("b", "Succeeded", 1), run("a", "Succeeded", 1), run("c", "Succeeded", 2)], 1, 1, ["a", "b"],
-                     id="ties in finish time are broken by name"),
-        pytest.param([run("new", "Succeeded", 9), run("unknown", "Succeeded", None)], 1, 1, ["unknown"],
-                     id="a finished run without a finish time counts as the oldest"),
-        pytest.param([("t1", "Succeeded", T0), ("t2", "Succeeded", T0 + timedelta(hours=1))], 1, 1, ["t1"],
-                     id="plain tuples are accepted"),
+        pytest.param(
+            [run("r1", "Running", None), run("p1", "Pending", None)], 0, 0, [], id="unfinished runs are never deleted"
+        ),
+        pytest.param(
+            [run("b", "Succeeded", 1), run("a", "Succeeded", 1), run("c", "Succeeded", 2)],
+            1,
+            1,
+            ["a", "b"],
+            id="ties in finish time are broken by name",
+        ),
+        pytest.param(
+            [run("new", "Succeeded", 9), run("unknown", "Succeeded", None)],
+            1,
+            1,
+            ["unknown"],
+            id="a finished run without a finish time counts as the oldest",
+        ),
+        pytest.param(
+            [("t1", "Succeeded", T0), ("t2", "Succeeded", T0 + timedelta(hours=1))],
+            1,
+            1,
+            ["t1"],
+            id="plain tuples are accepted",
+        ),
     ],
 )
-def test_history_cleanup(runs: list[FinishedRun], successful: int | None, failed: int | None, expected: list[str]) -> None:
+def test_history_cleanup(
+    runs: list[FinishedRun], successful: int | None, failed: int | None, expected: list[str]
+) -> None:
     assert plan_history_cleanup(runs, successful, failed) == expected
 
 

@@ -19,9 +19,18 @@ FIRE = datetime(2026, 11, 24, 2, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("workflow", "fire", "expected"),
     [
-        pytest.param("lakehouse-daily", FIRE, "lakehouse-daily-20261124t020000z", id="a short name gets the UTC fire time appended"),
-        pytest.param("lakehouse-daily", datetime(2026, 11, 24, 3, tzinfo=timezone(timedelta(hours=1))),
-                     "lakehouse-daily-20261124t020000z", id="a fire time in another zone is named in UTC"),
+        pytest.param(
+            "lakehouse-daily",
+            FIRE,
+            "lakehouse-daily-20261124t020000z",
+            id="a short name gets the UTC fire time appended",
+        ),
+        pytest.param(
+            "lakehouse-daily",
+            datetime(2026, 11, 24, 3, tzinfo=timezone(timedelta(hours=1))),
+            "lakehouse-daily-20261124t020000z",
+            id="a fire time in another zone is named in UTC",
+        ),
         pytest.param("a" * 46, FIRE, "a" * 46 + "-20261124t020000z", id="a 46-character name fits exactly in 63"),
         pytest.param("etl.v2", FIRE, "etl.v2-20261124t020000z", id="dots of a subdomain name are kept"),
     ],
@@ -60,9 +69,9 @@ def test_bad_input_is_refused(workflow: str, fire: datetime, problem: str) -> No
 
 
 _ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
-_label = st.tuples(
-    st.sampled_from(_ALNUM), st.text(alphabet=_ALNUM + "-", max_size=24), st.sampled_from(_ALNUM)
-).map(lambda parts: (parts[0] + parts[1] + parts[2]) if parts[1] else parts[0])
+_label = st.tuples(st.sampled_from(_ALNUM), st.text(alphabet=_ALNUM + "-", max_size=24), st.sampled_from(_ALNUM)).map(
+    lambda parts: (parts[0] + parts[1] + parts[2]) if parts[1] else parts[0]
+)
 workflow_names = st.lists(_label, min_size=1, max_size=6).map(".".join)
 fire_times = st.datetimes(datetime(2000, 1, 1), datetime(2200, 1, 1)).map(
     lambda d: d.replace(microsecond=0, tzinfo=UTC)

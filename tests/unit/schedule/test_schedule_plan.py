@@ -49,59 +49,165 @@ def active(*names: str) -> tuple[ActiveRun, ...]:
 
 
 CASES = [
-    pytest.param(snap(now=nov(24, 1, 59)), [], {}, nov(23), [],
-                 id="nothing is due before the next fire time"),
-    pytest.param(snap(), [nov(24)], {}, nov(24), [],
-                 id="a fire on time creates one run"),
-    pytest.param(snap(now=nov(24)), [nov(24)], {}, nov(24), [],
-                 id="a fire exactly at now is due"),
-    pytest.param(snap(last_schedule_time=nov(21)), [nov(24)], {SkipReason.CATCHUP_DISABLED: 2}, nov(24), [],
-                 id="catchup off: three missed fires create one run, for the latest"),
-    pytest.param(snap(last_schedule_time=nov(21), catchup=True), [nov(22), nov(23), nov(24)], {}, nov(24), [],
-                 id="catchup on: every missed fire gets a run, oldest first"),
-    pytest.param(snap(last_schedule_time=nov(1), catchup=True, catchup_limit=3), [nov(22), nov(23), nov(24)],
-                 {SkipReason.CATCHUP_LIMIT: 20}, nov(24), [],
-                 id="catchup on: beyond the limit the most recent fires run and older ones are skipped"),
-    pytest.param(snap(now=nov(24, 2, 20), starting_deadline_seconds=600), [], {SkipReason.PAST_STARTING_DEADLINE: 1},
-                 nov(24), [], id="a fire later than the starting deadline is skipped and not retried"),
-    pytest.param(snap(now=nov(24, 2, 10), starting_deadline_seconds=600), [nov(24)], {}, nov(24), [],
-                 id="a fire exactly at the starting deadline still runs"),
-    pytest.param(snap(last_schedule_time=nov(21), catchup=True, starting_deadline_seconds=36 * 3600),
-                 [nov(23), nov(24)], {SkipReason.PAST_STARTING_DEADLINE: 1}, nov(24), [],
-                 id="catchup on with a deadline runs only the fires within the deadline"),
-    pytest.param(snap(last_schedule_time=nov(21), now=nov(24, 3), starting_deadline_seconds=600), [],
-                 {SkipReason.PAST_STARTING_DEADLINE: 3}, nov(24), [],
-                 id="catchup off and every fire too late: the deadline is the reason given for all of them"),
-    pytest.param(snap(concurrency_policy=FORBID, active_runs=active("adhoc")), [], {SkipReason.CONCURRENCY_FORBID: 1},
-                 nov(24), [], id="Forbid with an active run skips the fire and still advances lastScheduleTime"),
-    pytest.param(snap(concurrency_policy=FORBID), [nov(24)], {}, nov(24), [],
-                 id="Forbid without an active run creates the run"),
-    pytest.param(snap(concurrency_policy=FORBID, last_schedule_time=nov(21), catchup=True, active_runs=active("adhoc")),
-                 [], {}, nov(21), [nov(22), nov(23), nov(24)],
-                 id="Forbid with catchup defers missed fires while a run is active"),
-    pytest.param(snap(concurrency_policy=FORBID, last_schedule_time=nov(21), catchup=True), [nov(22)], {}, nov(22),
-                 [nov(23), nov(24)], id="Forbid with catchup starts only the oldest missed fire when nothing is active"),
-    pytest.param(snap(concurrency_policy=FORBID, last_schedule_time=nov(1), catchup=True, catchup_limit=2,
-                      active_runs=active("adhoc")),
-                 [], {SkipReason.CATCHUP_LIMIT: 21}, nov(22), [nov(23), nov(24)],
-                 id="Forbid with catchup still skips fires beyond the catch-up limit while deferring"),
-    pytest.param(snap(concurrency_policy=REPLACE, active_runs=active("old")), [nov(24)], {}, nov(24), [],
-                 id="Replace creates the new run"),
-    pytest.param(snap(concurrency_policy=REPLACE, last_schedule_time=nov(21), catchup=True), [nov(24)],
-                 {SkipReason.SUPERSEDED: 2}, nov(24), [],
-                 id="Replace with catchup creates only the newest fire and supersedes the older ones"),
-    pytest.param(snap(active_runs=active("a", "b")), [nov(24)], {}, nov(24), [],
-                 id="Allow creates a run while others are active"),
-    pytest.param(snap(suspend=True, last_schedule_time=nov(21)), [], {}, nov(21), [],
-                 id="suspend creates and skips nothing and keeps lastScheduleTime"),
-    pytest.param(snap(last_schedule_time=None, created_at=nov(23, 12)), [nov(24)], {}, nov(24), [],
-                 id="without lastScheduleTime the creation time is the start"),
-    pytest.param(snap(last_schedule_time=None, created_at=nov(24, 2, 0, 10)), [], {}, None, [],
-                 id="a workflow created just after a fire time waits for the next one"),
-    pytest.param(snap(last_schedule_time=nov(24, 2)), [], {}, nov(24), [],
-                 id="a fire already recorded in lastScheduleTime never runs again"),
-    pytest.param(snap(concurrency_policy=FORBID, active_runs=active("lakehouse-daily-20261124t020000z")), [], {},
-                 nov(24), [], id="a run that already exists for the fire is not created again nor counted as blocking"),
+    pytest.param(snap(now=nov(24, 1, 59)), [], {}, nov(23), [], id="nothing is due before the next fire time"),
+    pytest.param(snap(), [nov(24)], {}, nov(24), [], id="a fire on time creates one run"),
+    pytest.param(snap(now=nov(24)), [nov(24)], {}, nov(24), [], id="a fire exactly at now is due"),
+    pytest.param(
+        snap(last_schedule_time=nov(21)),
+        [nov(24)],
+        {SkipReason.CATCHUP_DISABLED: 2},
+        nov(24),
+        [],
+        id="catchup off: three missed fires create one run, for the latest",
+    ),
+    pytest.param(
+        snap(last_schedule_time=nov(21), catchup=True),
+        [nov(22), nov(23), nov(24)],
+        {},
+        nov(24),
+        [],
+        id="catchup on: every missed fire gets a run, oldest first",
+    ),
+    pytest.param(
+        snap(last_schedule_time=nov(1), catchup=True, catchup_limit=3),
+        [nov(22), nov(23), nov(24)],
+        {SkipReason.CATCHUP_LIMIT: 20},
+        nov(24),
+        [],
+        id="catchup on: beyond the limit the most recent fires run and older ones are skipped",
+    ),
+    pytest.param(
+        snap(now=nov(24, 2, 20), starting_deadline_seconds=600),
+        [],
+        {SkipReason.PAST_STARTING_DEADLINE: 1},
+        nov(24),
+        [],
+        id="a fire later than the starting deadline is skipped and not retried",
+    ),
+    pytest.param(
+        snap(now=nov(24, 2, 10), starting_deadline_seconds=600),
+        [nov(24)],
+        {},
+        nov(24),
+        [],
+        id="a fire exactly at the starting deadline still runs",
+    ),
+    pytest.param(
+        snap(last_schedule_time=nov(21), catchup=True, starting_deadline_seconds=36 * 3600),
+        [nov(23), nov(24)],
+        {SkipReason.PAST_STARTING_DEADLINE: 1},
+        nov(24),
+        [],
+        id="catchup on with a deadline runs only the fires within the deadline",
+    ),
+    pytest.param(
+        snap(last_schedule_time=nov(21), now=nov(24, 3), starting_deadline_seconds=600),
+        [],
+        {SkipReason.PAST_STARTING_DEADLINE: 3},
+        nov(24),
+        [],
+        id="catchup off and every fire too late: the deadline is the reason given for all of them",
+    ),
+    pytest.param(
+        snap(concurrency_policy=FORBID, active_runs=active("adhoc")),
+        [],
+        {SkipReason.CONCURRENCY_FORBID: 1},
+        nov(24),
+        [],
+        id="Forbid with an active run skips the fire and still advances lastScheduleTime",
+    ),
+    pytest.param(
+        snap(concurrency_policy=FORBID), [nov(24)], {}, nov(24), [], id="Forbid without an active run creates the run"
+    ),
+    pytest.param(
+        snap(concurrency_policy=FORBID, last_schedule_time=nov(21), catchup=True, active_runs=active("adhoc")),
+        [],
+        {},
+        nov(21),
+        [nov(22), nov(23), nov(24)],
+        id="Forbid with catchup defers missed fires while a run is active",
+    ),
+    pytest.param(
+        snap(concurrency_policy=FORBID, last_schedule_time=nov(21), catchup=True),
+        [nov(22)],
+        {},
+        nov(22),
+        [nov(23), nov(24)],
+        id="Forbid with catchup starts only the oldest missed fire when nothing is active",
+    ),
+    pytest.param(
+        snap(
+            concurrency_policy=FORBID,
+            last_schedule_time=nov(1),
+            catchup=True,
+            catchup_limit=2,
+            active_runs=active("adhoc"),
+        ),
+        [],
+        {SkipReason.CATCHUP_LIMIT: 21},
+        nov(22),
+        [nov(23), nov(24)],
+        id="Forbid with catchup still skips fires beyond the catch-up limit while deferring",
+    ),
+    pytest.param(
+        snap(concurrency_policy=REPLACE, active_runs=active("old")),
+        [nov(24)],
+        {},
+        nov(24),
+        [],
+        id="Replace creates the new run",
+    ),
+    pytest.param(
+        snap(concurrency_policy=REPLACE, last_schedule_time=nov(21), catchup=True),
+        [nov(24)],
+        {SkipReason.SUPERSEDED: 2},
+        nov(24),
+        [],
+        id="Replace with catchup creates only the newest fire and supersedes the older ones",
+    ),
+    pytest.param(
+        snap(active_runs=active("a", "b")), [nov(24)], {}, nov(24), [], id="Allow creates a run while others are active"
+    ),
+    pytest.param(
+        snap(suspend=True, last_schedule_time=nov(21)),
+        [],
+        {},
+        nov(21),
+        [],
+        id="suspend creates and skips nothing and keeps lastScheduleTime",
+    ),
+    pytest.param(
+        snap(last_schedule_time=None, created_at=nov(23, 12)),
+        [nov(24)],
+        {},
+        nov(24),
+        [],
+        id="without lastScheduleTime the creation time is the start",
+    ),
+    pytest.param(
+        snap(last_schedule_time=None, created_at=nov(24, 2, 0, 10)),
+        [],
+        {},
+        None,
+        [],
+        id="a workflow created just after a fire time waits for the next one",
+    ),
+    pytest.param(
+        snap(last_schedule_time=nov(24, 2)),
+        [],
+        {},
+        nov(24),
+        [],
+        id="a fire already recorded in lastScheduleTime never runs again",
+    ),
+    pytest.param(
+        snap(concurrency_policy=FORBID, active_runs=active("lakehouse-daily-20261124t020000z")),
+        [],
+        {},
+        nov(24),
+        [],
+        id="a run that already exists for the fire is not created again nor counted as blocking",
+    ),
 ]
 
 
@@ -137,12 +243,16 @@ def test_the_data_interval_follows_the_schedule_not_a_stale_last_schedule_time()
 def test_catch_up_data_intervals_chain_one_after_another() -> None:
     runs = plan_schedule(snap(last_schedule_time=nov(21), catchup=True)).create
     assert [(r.data_interval_start, r.data_interval_end) for r in runs] == [
-        (nov(21), nov(22)), (nov(22), nov(23)), (nov(23), nov(24))
+        (nov(21), nov(22)),
+        (nov(22), nov(23)),
+        (nov(23), nov(24)),
     ]
 
 
 def test_replace_cancels_every_other_active_run_but_never_the_new_one() -> None:
-    plan = plan_schedule(snap(concurrency_policy=REPLACE, active_runs=active("old-1", "lakehouse-daily-20261124t020000z", "old-2")))
+    plan = plan_schedule(
+        snap(concurrency_policy=REPLACE, active_runs=active("old-1", "lakehouse-daily-20261124t020000z", "old-2"))
+    )
     assert plan.cancel == ("old-1", "old-2")
     assert plan.create == ()  # it already exists: a previous pass created it and crashed
 
@@ -157,8 +267,10 @@ def test_suspend_still_computes_the_next_fire_time() -> None:
 
 def test_a_dst_gap_fire_runs_at_the_jump_with_the_previous_fire_as_interval_start() -> None:
     snapshot = snap(
-        schedule="30 2 * * *", timezone="Europe/Berlin",
-        last_schedule_time=datetime(2026, 3, 28, 1, 30, tzinfo=UTC), now=datetime(2026, 3, 29, 1, 0, 30, tzinfo=UTC),
+        schedule="30 2 * * *",
+        timezone="Europe/Berlin",
+        last_schedule_time=datetime(2026, 3, 28, 1, 30, tzinfo=UTC),
+        now=datetime(2026, 3, 29, 1, 0, 30, tzinfo=UTC),
     )
     (run,) = plan_schedule(snapshot).create
     assert run.logical_date == datetime(2026, 3, 29, 1, tzinfo=UTC)  # 03:00 CEST
@@ -169,8 +281,12 @@ def test_a_dst_gap_fire_runs_at_the_jump_with_the_previous_fire_as_interval_star
 @pytest.mark.parametrize(
     ("snapshot", "problem"),
     [
-        pytest.param(snap(schedule="0 0 2 * * *"), "5 fields", id="a 6-field schedule yields an error and nothing else"),
-        pytest.param(snap(timezone="Mars/Olympus"), "Unknown timezone 'Mars/Olympus'", id="an unknown zone yields an error"),
+        pytest.param(
+            snap(schedule="0 0 2 * * *"), "5 fields", id="a 6-field schedule yields an error and nothing else"
+        ),
+        pytest.param(
+            snap(timezone="Mars/Olympus"), "Unknown timezone 'Mars/Olympus'", id="an unknown zone yields an error"
+        ),
     ],
 )
 def test_invalid_schedules_give_an_error_and_no_action(snapshot: ScheduleSnapshot, problem: str) -> None:
@@ -201,17 +317,31 @@ def test_missed_fires_with_catchup_off_are_explained() -> None:
 @pytest.mark.parametrize(
     ("snapshot", "fragment"),
     [
-        pytest.param(snap(now=nov(24, 2, 20), starting_deadline_seconds=600), "startingDeadlineSeconds (600s) late",
-                     id="a late fire names the deadline"),
-        pytest.param(snap(last_schedule_time=nov(1), catchup=True, catchup_limit=3),
-                     "dagwright backfill --from 2026-11-02T02:00:00Z --to 2026-11-21T02:00:00Z",
-                     id="fires beyond the catch-up limit suggest the backfill command"),
-        pytest.param(snap(concurrency_policy=FORBID, active_runs=active("adhoc")), "Forbid and adhoc is still active",
-                     id="a forbidden fire names the blocking run"),
-        pytest.param(snap(concurrency_policy=REPLACE, active_runs=active("old")),
-                     "cancelling old: replaced by lakehouse-daily-20261124t020000z", id="a replacement names both runs"),
-        pytest.param(snap(last_schedule_time=nov(21), catchup=True), "caught up 3 missed fire times",
-                     id="a catch-up is one event, not one per run"),
+        pytest.param(
+            snap(now=nov(24, 2, 20), starting_deadline_seconds=600),
+            "startingDeadlineSeconds (600s) late",
+            id="a late fire names the deadline",
+        ),
+        pytest.param(
+            snap(last_schedule_time=nov(1), catchup=True, catchup_limit=3),
+            "dagwright backfill --from 2026-11-02T02:00:00Z --to 2026-11-21T02:00:00Z",
+            id="fires beyond the catch-up limit suggest the backfill command",
+        ),
+        pytest.param(
+            snap(concurrency_policy=FORBID, active_runs=active("adhoc")),
+            "Forbid and adhoc is still active",
+            id="a forbidden fire names the blocking run",
+        ),
+        pytest.param(
+            snap(concurrency_policy=REPLACE, active_runs=active("old")),
+            "cancelling old: replaced by lakehouse-daily-20261124t020000z",
+            id="a replacement names both runs",
+        ),
+        pytest.param(
+            snap(last_schedule_time=nov(21), catchup=True),
+            "caught up 3 missed fire times",
+            id="a catch-up is one event, not one per run",
+        ),
     ],
 )
 def test_event_messages(snapshot: ScheduleSnapshot, fragment: str) -> None:
@@ -228,8 +358,9 @@ def test_deferral_and_suspension_post_no_events() -> None:
 
 
 def test_a_year_of_missed_minutes_is_bounded_in_time_and_reported() -> None:
-    snapshot = snap(schedule="* * * * *", last_schedule_time=nov(1, 0), now=datetime(2027, 11, 24, 2, tzinfo=UTC),
-                    catchup=True)
+    snapshot = snap(
+        schedule="* * * * *", last_schedule_time=nov(1, 0), now=datetime(2027, 11, 24, 2, tzinfo=UTC), catchup=True
+    )
     started = time.perf_counter()
     plan = plan_schedule(snapshot)
     assert time.perf_counter() - started < 2.0
@@ -276,8 +407,12 @@ def test_backfill_runs_have_scheduled_names_and_data_intervals() -> None:
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [
-        pytest.param({"now": datetime(2026, 11, 24)}, "now must be a timezone-aware datetime", id="a naive now is refused"),
-        pytest.param({"last_schedule_time": datetime(2026, 11, 24)}, "timezone-aware", id="a naive lastScheduleTime is refused"),
+        pytest.param(
+            {"now": datetime(2026, 11, 24)}, "now must be a timezone-aware datetime", id="a naive now is refused"
+        ),
+        pytest.param(
+            {"last_schedule_time": datetime(2026, 11, 24)}, "timezone-aware", id="a naive lastScheduleTime is refused"
+        ),
         pytest.param({"catchup_limit": 0}, "catchup_limit must be within", id="a zero catch-up limit is refused"),
         pytest.param({"catchup_limit": 1000}, "catchup_limit must be within", id="a huge catch-up limit is refused"),
         pytest.param({"starting_deadline_seconds": -1}, "must not be negative", id="a negative deadline is refused"),

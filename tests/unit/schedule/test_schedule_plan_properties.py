@@ -148,9 +148,7 @@ class World:
 #: a day, so that no pass has more than 100 due fires (the catch-up limit used below).
 _gaps = st.one_of(st.integers(1, 90), st.integers(90, 24 * 60))
 _durations = st.one_of(st.integers(1, 60), st.integers(60, 36 * 60))
-histories = st.tuples(
-    schedules, zones, instants_2026, st.lists(st.tuples(_gaps, _durations), min_size=1, max_size=25)
-)
+histories = st.tuples(schedules, zones, instants_2026, st.lists(st.tuples(_gaps, _durations), min_size=1, max_size=25))
 
 
 def _run(history: tuple[str, str, datetime, list[tuple[int, int]]], **policy: object) -> tuple[World, datetime]:
@@ -178,8 +176,9 @@ def test_allow_with_catchup_runs_every_fire_exactly_once(
 def test_forbid_never_has_two_runs_at_once_and_never_repeats_a_fire(
     history: tuple[str, str, datetime, list[tuple[int, int]]], catchup: bool, deadline: int | None
 ) -> None:
-    world, _ = _run(history, catchup=catchup, starting_deadline_seconds=deadline,
-                    concurrency_policy=ConcurrencyPolicy.FORBID)
+    world, _ = _run(
+        history, catchup=catchup, starting_deadline_seconds=deadline, concurrency_policy=ConcurrencyPolicy.FORBID
+    )
     assert world.max_active <= 1
     assert world.created == sorted(set(world.created))
 
