@@ -1,0 +1,134 @@
+{{/* Names and labels. */}}
+{{- define "dagwright.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "dagwright.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Cluster-scoped objects carry the release namespace, so two releases never collide. */}}
+{{- define "dagwright.clusterName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "dagwright.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "dagwright.serviceAccountName" -}}
+{{- default (include "dagwright.fullname" .) .Values.serviceAccount.name }}
+{{- end }}
+
+{{- define "dagwright.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "dagwright.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "dagwright.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "dagwright.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: dagwright
+{{- end }}
+
+{{/* Namespaces that get the task ServiceAccounts. */}}
+{{- define "dagwright.taskNamespaces" -}}
+{{- $namespaces := .Values.taskServiceAccounts.namespaces }}
+{{- if not $namespaces }}
+{{- $namespaces = .Values.watchNamespaces }}
+{{- end }}
+{{- if not $namespaces }}
+{{- $namespaces = list .Release.Namespace }}
+{{- end }}
+{{- toJson (uniq $namespaces) }}
+{{- end }}
+
+{{/*
+The operator's rules on namespaced resources: in a ClusterRole when it watches every
+namespace, in a Role per namespace otherwise. Each rule is read off
+operator/dagwright/kube/resources.py (the only module that calls the API) and kopf's needs;
+tests/unit/test_chart.py holds the same table and fails when they drift apart.
+*/}}
+{{- define "dagwright.operatorRules" -}}
+# create_job, get_job (adopt an existing Job on 409), list_jobs + watch_jobs_path (JobIndex), suspend_job (patch)
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [create, get, list, watch, patch]
+# list_pods: a failed attempt's exit code and reason
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list]
+# create_event, and kopf's own Events about the objects it serves
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+# get_secret_value: notification webhook URLs (urlFrom.secretKeyRef)
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+# get_custom (a run's Workflow); kopf lists and watches; kopf patches (removes stale finalizers)
+- apiGroups: [dagwright.io]
+  resources: [workflows]
+  verbs: [get, list, watch, patch]
+# patch_status on Workflows (last run, next fire time, conditions)
+- apiGroups: [dagwright.io]
+  resources: [workflows/status]
+  verbs: [patch]
+# kopf lists and watches; the scheduler creates runs (create_custom), patches them (patch_custom:
+# cancel on Replace) and garbage-collects old ones (delete_custom); get_custom
+- apiGroups: [dagwright.io]
+  resources: [workflowruns]
+  verbs: [get, list, watch, create, patch, delete]
+# patch_status: one merge patch per reconcile pass
+- apiGroups: [dagwright.io]
+  resources: [workflowruns/status]
+  verbs: [patch]
+{{- end }}
+
+{{/*
+Cluster-scoped reads kopf makes whatever it watches: it lists and watches the CRDs to notice
+Dagwright's resources appear or change; when it watches named namespaces (not all), it lists and
+watches Namespaces to match them. Both degrade to a warning when forbidden.
+*/}}
+{{- define "dagwright.clusterRules" -}}
+- apiGroups: [apiextensions.k8s.io]
+  resources: [customresourcedefinitions]
+  verbs: [list, watch]
+{{- if .Values.watchNamespaces }}
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [list, watch]
+{{- end }}
+{{- end }}
+
+{{- define "dagwright.operatorArgs" -}}
+- operator
+{{- if .Values.watchNamespaces }}
+{{- range .Values.watchNamespaces }}
+- --namespace
+- {{ . | quote }}
+{{- end }}
+{{- else }}
+- --all-namespaces
+{{- end }}
+{{- if .Values.operator.jsonLogs }}
+- --json-logs
+{{- end }}
+{{- if .Values.operator.verbose }}
+- --verbose
+{{- end }}
+- --liveness-endpoint
+- {{ printf "http://0.0.0.0:%v/healthz" .Values.operator.healthPort | quote }}
+{{- with .Values.operator.extraArgs }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
