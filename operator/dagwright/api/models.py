@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from dagwright.api.base import ApiModel
 
@@ -164,6 +164,35 @@ class PythonTask(ApiModel):
     env: list[EnvVar] | None = Field(None, description="Environment variables.")
 
 
+SPARK_MEMORY_PATTERN = r"^[1-9][0-9]*([kKmMgGtT][bB]?)?$"
+"""Spark's memory strings: a number with an optional k/m/g/t suffix (no suffix: MiB)."""
+
+
+class SparkMode(str, Enum):
+    """Where a Spark application's executors run."""
+
+    LOCAL = "local"
+    KUBERNETES = "kubernetes"
+
+
+class SparkResources(ApiModel):
+    """Cores and memory of the Spark driver or of each executor."""
+
+    cores: int | None = Field(None, ge=1, le=256, description="CPU cores.")
+    memory: str | None = Field(
+        None,
+        pattern=SPARK_MEMORY_PATTERN,
+        max_length=16,
+        description="JVM heap, in Spark's notation: 512m, 4g (no suffix: MiB).",
+    )
+
+
+class SparkExecutors(ApiModel):
+    """How many executors a Spark application on Kubernetes asks for."""
+
+    instances: int = Field(ge=1, le=10000, description="Executor pods (spark.executor.instances).")
+
+
 class SparkTask(ApiModel):
     """A Spark application started with spark-submit."""
 
@@ -172,16 +201,88 @@ class SparkTask(ApiModel):
     main_class: str | None = Field(None, description="Main class (JVM applications).")
     args: list[str] | None = Field(None, description="Application arguments.")
     conf: dict[str, str] | None = Field(None, description="Spark configuration (--conf).")
+    mode: SparkMode = Field(
+        SparkMode.LOCAL,
+        description="local: driver and executors in the task pod (--master local[N]); kubernetes: "
+        "the task pod is the driver (client mode) and executors are pods it owns.",
+    )
+    packages: list[str] | None = Field(
+        None, description="Maven coordinates fetched at start (--packages), e.g. "
+        "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.6.1."
+    )
+    driver: SparkResources | None = Field(
+        None, description="Driver cores and memory; they also size the task pod."
+    )
+    executor: SparkResources | None = Field(
+        None, description="Cores and memory of each executor (kubernetes mode)."
+    )
+    executors: SparkExecutors | None = Field(
+        None, description="Number of executors (kubernetes mode)."
+    )
+
+
+class DbtCommand(str, Enum):
+    """The dbt commands a task may run."""
+
+    BUILD = "build"
+    RUN = "run"
+    TEST = "test"
+    SEED = "seed"
+    SNAPSHOT = "snapshot"
+    SOURCE_FRESHNESS = "source freshness"
+    COMPILE = "compile"
+    DOCS_GENERATE = "docs generate"
+
+
+DBT_FULL_REFRESH_COMMANDS = (DbtCommand.BUILD, DbtCommand.RUN, DbtCommand.SEED)
+
+DbtVars = Annotated[
+    dict[str, Any],
+    Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}),
+]
 
 
 class DbtTask(ApiModel):
     """A dbt command against a project baked into the image."""
 
+    model_config = _cel_rules(
+        {
+            "rule": "!has(self.fullRefresh) || !self.fullRefresh || "
+            "self.command in ['build', 'run', 'seed']",
+            "message": "dbt: fullRefresh needs command build, run or seed",
+        }
+    )
+
     image: str = Field(min_length=1, description="dbt image.")
-    command: str = Field("build", description="dbt command: build, run, test, seed, snapshot…")
+    command: DbtCommand = Field(
+        DbtCommand.BUILD,
+        description="dbt command: build, run, test, seed, snapshot, source freshness, compile, "
+        "docs generate.",
+    )
     select: list[str] | None = Field(None, description="--select arguments.")
+    exclude: list[str] | None = Field(None, description="--exclude arguments.")
     project_dir: str | None = Field(None, description="--project-dir.")
     target: str | None = Field(None, description="--target.")
+    vars: DbtVars | None = Field(
+        None, description="Project variables, passed as --vars JSON."
+    )
+    full_refresh: bool | None = Field(
+        None, description="--full-refresh (build, run and seed only)."
+    )
+    threads: int | None = Field(None, ge=1, le=256, description="--threads.")
+    profiles_from: str | None = Field(
+        None,
+        min_length=1,
+        max_length=253,
+        description="Secret holding profiles.yml, mounted read-only as --profiles-dir "
+        "(default: the project dir).",
+    )
+
+    @model_validator(mode="after")
+    def _full_refresh_needs_a_building_command(self) -> DbtTask:
+        if self.full_refresh and self.command not in {c.value for c in DBT_FULL_REFRESH_COMMANDS}:
+            raise ValueError("fullRefresh needs command build, run or seed")
+        return self
 
 
 TASK_KINDS = ("python", "spark", "dbt", "container")
