@@ -22,6 +22,7 @@ from dagwright.api.models import (
     API_VERSION,
     FINISHED_RUN_PHASES,
     Condition,
+    Notification,
     RunPhase,
     WorkflowRunSpec,
     WorkflowRunStatus,
@@ -30,11 +31,13 @@ from dagwright.api.models import (
 from dagwright.api.validation import Problem, validate_workflow_spec
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
+from dagwright.controller.notify import build_payload, deliver, due_notifications
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
 from dagwright.kube.jobindex import JobIndex, RunKey
 from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job
+from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.run import plan_run
 from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSnapshot
 from dagwright.planner.timefmt import format_time
@@ -96,6 +99,7 @@ class RunReconciler:
         self.workflows: dict[tuple[str, str], dict[str, Any]] = {}
         self.on_finished: list[Callable[[dict[str, Any]], None]] = []
         self._pod_checked: set[str] = set()
+        self._notifying: set[str] = set()
 
     # ----------------------------------------------------------------- caches
 
@@ -128,6 +132,7 @@ class RunReconciler:
             return
         status = self._parse_status(body)
         if status.phase in FINISHED_RUN_PHASES:
+            self._notify_if_due(body, status)
             return
         now = self.clock()
         try:
@@ -146,7 +151,9 @@ class RunReconciler:
         if not ok:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
             return
-        new_status = plan.status.model_copy(update={"observed_generation": body["metadata"].get("generation")})
+        generation = body["metadata"].get("generation")
+        new_status = plan.status.model_copy(update={"observed_generation": generation})
+        new_status.conditions = build_run_conditions(new_status, generation, format_time(now))
         await self._write_status(body, new_status)
         for transition in plan.transitions:
             self.events.post(body, transition.reason, transition.message, transition.type.value)
@@ -154,6 +161,7 @@ class RunReconciler:
             self.queue.add_after(key, plan.requeue_after + 0.05)
         if new_status.phase in FINISHED_RUN_PHASES:
             self._finished(self.runs.get(key, body))
+            self.queue.add(key)  # for its notifications
 
     # ----------------------------------------------------------------- freezing
 
@@ -232,14 +240,16 @@ class RunReconciler:
 
     async def _fail_invalid(self, body: dict[str, Any], status: WorkflowRunStatus, message: str, now: datetime) -> None:
         stamp = format_time(now)
+        generation = body["metadata"].get("generation")
         failed = status.model_copy(update={
             "phase": RunPhase.FAILED, "message": f"invalid workflow: {message}",
             "started_at": status.started_at or stamp, "finished_at": stamp,
             "conditions": [Condition(type="Valid", status="False", reason="InvalidSpec", message=message,
                                      last_transition_time=stamp,
-                                     observed_generation=body["metadata"].get("generation"))],
-            "observed_generation": body["metadata"].get("generation"),
+                                     observed_generation=generation)],
+            "observed_generation": generation,
         })
+        failed.conditions = build_run_conditions(failed, generation, stamp)
         await self._write_status(body, failed)
         self.events.post(body, "InvalidSpec", message, "Warning")
         self._finished(self.runs.get(run_key(body), body))
@@ -282,6 +292,56 @@ class RunReconciler:
                 callback(body)
             except Exception:  # noqa: BLE001 - a hook must not break reconciling
                 log.exception("on-finished hook failed for %s", body["metadata"]["name"])
+
+    # ----------------------------------------------------------------- notifications
+
+    def _notify_if_due(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
+        """Start delivering the run's notifications once (the Notified condition records it)."""
+        if not status.frozen_spec or any(c.type == "Notified" for c in status.conditions or []):
+            return
+        spec = thaw_spec(status.frozen_spec)
+        due = due_notifications(spec.notifications, status.phase)
+        uid = body["metadata"]["uid"]
+        if not due or uid in self._notifying:
+            return
+        self._notifying.add(uid)
+        task = asyncio.create_task(self._send_notifications(body, status, due))
+        task.add_done_callback(lambda _: self._notifying.discard(uid))
+
+    async def _send_notifications(self, body: dict[str, Any], status: WorkflowRunStatus,
+                                  due: list[Notification]) -> None:
+        payload = build_payload(body, workflow_name_of(body), status)
+        errors = []
+        for i, notification in enumerate(due):
+            try:
+                url = await asyncio.to_thread(self._webhook_url, body["metadata"]["namespace"], notification)
+                error = await asyncio.to_thread(deliver, url, payload)
+            except (ApiError, ValueError) as exc:
+                error = f"cannot read the webhook URL: {exc}"
+            if error:
+                errors.append(f"notification {i}: {error}")
+        message = "; ".join(errors) if errors else f"{len(due)} notification(s) delivered"
+        self.events.post(body, "NotificationFailed" if errors else "NotificationSent", message,
+                         "Warning" if errors else "Normal")
+        latest = self.runs.get(run_key(body), body)
+        current = self._parse_status(latest)
+        condition = Condition(type="Notified", status="False" if errors else "True",
+                              reason="DeliveryFailed" if errors else "Delivered", message=message,
+                              last_transition_time=format_time(self.clock()))
+        await self._write_status(latest, current.model_copy(
+            update={"conditions": [*(current.conditions or []), condition]}))
+
+    def _webhook_url(self, namespace: str, notification: Notification) -> str:
+        webhook = notification.webhook
+        if webhook.url:
+            return webhook.url
+        if webhook.url_from is None:
+            raise ValueError("webhook has neither url nor urlFrom")
+        ref = webhook.url_from.secret_key_ref
+        url = resources.get_secret_value(self.http, namespace, ref.name, ref.key).strip()
+        if not url:
+            raise ValueError(f"Secret {ref.name} has no key {ref.key}")
+        return url
 
     # ----------------------------------------------------------------- carrying out
 

@@ -1,0 +1,39 @@
+"""Standard conditions on a run's status, for people and for GitOps tools (kstatus, Argo CD).
+
+Pure. `Ready` is True only when the run succeeded; `Reconciling` is True while it is pending,
+queued or running; `Stalled` is True when it failed or was cancelled (kstatus reads that as
+"Failed"). A condition keeps its `lastTransitionTime` while its status does not change.
+"""
+
+from __future__ import annotations
+
+from dagwright.api.models import Condition, RunPhase, WorkflowRunStatus
+
+_ACTIVE = {RunPhase.PENDING, RunPhase.QUEUED, RunPhase.RUNNING, None}
+
+
+def _keep_time(previous: list[Condition], new: Condition) -> Condition:
+    for old in previous:
+        if old.type == new.type and old.status == new.status and old.last_transition_time:
+            return new.model_copy(update={"last_transition_time": old.last_transition_time})
+    return new
+
+
+def build_run_conditions(status: WorkflowRunStatus, generation: int | None, now: str) -> list[Condition]:
+    """Ready / Reconciling / Stalled for `status`, plus any other condition already present."""
+    phase = RunPhase(status.phase) if status.phase else None
+    message = status.message or (phase.value if phase else "Pending")
+    reason = phase.value if phase else "Pending"
+
+    def make(type_: str, on: bool) -> Condition:
+        return Condition(type=type_, status="True" if on else "False", reason=reason, message=message,
+                         last_transition_time=now, observed_generation=generation)
+
+    previous = list(status.conditions or [])
+    standard = [
+        make("Ready", phase == RunPhase.SUCCEEDED),
+        make("Reconciling", phase in _ACTIVE),
+        make("Stalled", phase in (RunPhase.FAILED, RunPhase.CANCELLED)),
+    ]
+    others = [c for c in previous if c.type not in {"Ready", "Reconciling", "Stalled"}]
+    return others + [_keep_time(previous, c) for c in standard]
