@@ -461,6 +461,11 @@ class TaskStatus(ApiModel):
     finished_at: str | None = Field(None, description="When the task reached its final phase.")
     next_attempt_at: str | None = Field(None, description="When a Retrying task starts again.")
     message: str | None = Field(None, description="Why the task is in this phase.")
+    outputs: dict[str, str] | None = Field(
+        None,
+        description="The JSON object the task wrote to its termination message, when a later "
+        "task uses it as {{ tasks.NAME.outputs.KEY }} (at most 1 KiB).",
+    )
 
 
 class Condition(ApiModel):

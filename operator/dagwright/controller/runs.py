@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,13 +37,21 @@ from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
 from dagwright.kube.jobindex import JobIndex, RunKey
-from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job
+from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job, read_termination_message
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.run import plan_run
 from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSnapshot
 from dagwright.planner.timefmt import format_time
 from dagwright.render.job import LABEL_WORKFLOW, RunIdentity, build_job
 from dagwright.render.names import label_value
+from dagwright.render.outputs import (
+    OutputPlaceholders,
+    ancestors,
+    output_context,
+    output_references,
+    parse_outputs,
+    tasks_with_used_outputs,
+)
 from dagwright.render.templating import TemplateError, build_template_context
 
 log = logging.getLogger("dagwright.runs")
@@ -141,12 +150,14 @@ class RunReconciler:
             await self._fail_invalid(body, status, str(problem), now)
             return
         identity = self._identity(body, run_spec, spec)
-        await self._fetch_pod_details(key, body)
+        await self._fetch_pod_details(key, spec)
         snapshot = RunSnapshot(
             run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
             now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
         )
         plan = plan_run(snapshot)
+        if plan.create:
+            identity.template_context.update(output_context(plan.status.tasks or {}))
         ok = await self._carry_out(key, identity, spec, plan.create, plan.stop)
         if not ok:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
@@ -212,8 +223,16 @@ class RunReconciler:
                     for name in (run_spec.params or {}) if name not in declared]
         identity = self._identity(body, run_spec, spec)
         for i, task in enumerate(spec.tasks):
+            upstream = ancestors(spec, task.name)
+            strangers = sorted({p for p, _ in output_references(task) if p not in upstream})
+            for producer in strangers:
+                problems.append(Problem(f"spec.tasks[{i}] ({task.name})",
+                                        f"uses outputs of '{producer}', which is not one of its dependencies"))
+            if strangers:
+                continue
+            context = OutputPlaceholders(identity.template_context, upstream)
             try:
-                build_job(identity, spec, task, 1)
+                build_job(replace(identity, template_context=context), spec, task, 1)
             except TemplateError as error:
                 problems.append(Problem(f"spec.tasks[{i}] ({task.name})", str(error)))
             except (ValueError, TypeError) as error:
@@ -345,10 +364,12 @@ class RunReconciler:
 
     # ----------------------------------------------------------------- carrying out
 
-    async def _fetch_pod_details(self, key: RunKey, body: dict[str, Any]) -> None:
-        """Exit codes of newly failed attempts (Jobs only say 'BackoffLimitExceeded')."""
+    async def _fetch_pod_details(self, key: RunKey, spec: WorkflowSpec) -> None:
+        """What only pods know: exit codes of failed attempts, outputs that later tasks use."""
+        wants_outputs = tasks_with_used_outputs(spec)
         wanted = [job for jobs in self.jobs.jobs_of(key).values() for job in jobs
-                  if needs_pod_detail(job) and job.name not in self._pod_checked]
+                  if job.name not in self._pod_checked and (
+                      needs_pod_detail(job) or (job.state == JobState.SUCCEEDED and job.task in wants_outputs))]
         for job in wanted:
             self._pod_checked.add(job.name)
             try:
@@ -356,9 +377,11 @@ class RunReconciler:
             except ApiError as error:
                 log.warning("could not read the pod of %s: %s", job.name, error)
                 continue
-            detail = describe_pod_failure(pods)
-            if detail:
-                self.jobs.enrich_failure(key, job.name, detail)
+            if job.state == JobState.SUCCEEDED:
+                outputs, error = parse_outputs(read_termination_message(pods))
+                self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())), outputs_error=error)
+            elif detail := describe_pod_failure(pods):
+                self.jobs.enrich(key, job.name, failure=detail)
 
     async def _carry_out(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec,
                          create: list[JobToCreate], stop: list[str]) -> bool:

@@ -59,12 +59,12 @@ class JobIndex:
             if current is None or current.state == job.state or job.failure:
                 self._jobs[key][job.name] = job
 
-    def enrich_failure(self, key: RunKey, name: str, failure: str) -> None:
-        """Replace a failed Job's reason with the pod's detail (exit code)."""
+    def enrich(self, key: RunKey, name: str, **details: object) -> None:
+        """Add what the Job's pod told us (exit code, outputs) to a Job's entry."""
         with self._lock:
             current = self._jobs.get(key, {}).get(name)
             if current is not None:
-                self._jobs[key][name] = replace(current, failure=failure)
+                self._jobs[key][name] = replace(current, **details)  # type: ignore[arg-type]
 
     def forget_run(self, key: RunKey) -> None:
         """Drop a deleted run's entries."""
@@ -160,8 +160,10 @@ def _keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
     """Keep what we learnt before (finish time first seen, pod failure detail)."""
     if old is None or old.state != new.state:
         return new
+    pod_detail = old.failure is not None and "exit code" in old.failure
     return replace(new, finished_at=old.finished_at or new.finished_at,
-                   failure=old.failure if old.failure and old.failure.startswith("exit code") or (old.failure and "exit code" in old.failure) else new.failure)
+                   failure=old.failure if pod_detail else new.failure,
+                   outputs=old.outputs, outputs_error=old.outputs_error)
 
 
 class _Expired(Exception):

@@ -70,6 +70,16 @@ def needs_pod_detail(job: ObservedJob) -> bool:
     return job.state == JobState.FAILED and not job.stopped and not (job.failure or "").startswith("timed out")
 
 
+def read_termination_message(pods: list[dict[str, Any]]) -> str | None:
+    """The main container's termination message (where a task writes its outputs)."""
+    for pod in pods:
+        for container in pod.get("status", {}).get("containerStatuses") or []:
+            terminated = (container.get("state") or {}).get("terminated") or {}
+            if container.get("name") == MAIN_CONTAINER and terminated:
+                return terminated.get("message")
+    return None
+
+
 def describe_pod_failure(pods: list[dict[str, Any]]) -> str | None:
     """'exit code 2', 'OOMKilled (exit code 137)', with the termination message when short."""
     for pod in pods:

@@ -131,13 +131,15 @@ def _from_job(
             return previous
         return base
     finished_at = format_time(job.finished_at or now)
-    if job.state == JobState.SUCCEEDED:
+    if job.state == JobState.SUCCEEDED and not job.outputs_error:
+        outputs = dict(job.outputs) if job.outputs else None
         return base.model_copy(
-            update={"phase": TaskPhase.SUCCEEDED, "finished_at": finished_at, "message": None}
+            update={"phase": TaskPhase.SUCCEEDED, "finished_at": finished_at, "message": None,
+                    "outputs": outputs}
         )
     if previous is not None and previous.phase in FINISHED_TASK_PHASES and previous.attempts == job.attempt:
         return previous
-    failure = job.failure or "failed"
+    failure = job.outputs_error or job.failure or "failed"
     if job.stopped:
         return _cancelled(work, base, previous.message if previous and previous.message else "stopped")
     message = f"attempt {job.attempt} failed: {failure}"

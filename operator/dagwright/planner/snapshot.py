@@ -33,6 +33,8 @@ class ObservedJob:
     finished_at: datetime | None = None
     failure: str | None = None  # e.g. "exit code 2", "timed out after 30s"
     stopped: bool = False  # suspended by the operator (cancel or run timeout)
+    outputs: tuple[tuple[str, str], ...] | None = None  # read from the pod when a later task needs them
+    outputs_error: str | None = None  # the outputs could not be read: the attempt counts as failed
 
 
 @dataclass(frozen=True)
