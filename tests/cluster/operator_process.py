@@ -28,6 +28,7 @@ class OperatorProcess:
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.extra_args: list[str] = []
 
     def start(self, timeout: float = 60) -> None:
         self.port = free_port()
@@ -35,6 +36,7 @@ class OperatorProcess:
                "--liveness-endpoint", f"http://127.0.0.1:{self.port}/healthz"]
         for ns in self.namespaces:
             cmd += ["--namespace", ns]
+        cmd += self.extra_args
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=self.env)

@@ -20,6 +20,13 @@ def _operator(args: argparse.Namespace) -> int:
 
     operator_module.CONFIG.namespaces = None if args.all_namespaces else (args.namespace or None)
     operator_module.CONFIG.kubeconfig = args.kubeconfig
+    if args.webhook:
+        from dagwright.controller import admission
+
+        webhook = admission.WEBHOOK
+        webhook.port, webhook.host, webhook.listen = args.webhook_port, args.webhook_host, args.webhook_listen
+        webhook.cert_dir, webhook.managed = args.webhook_cert_dir, not args.webhook_unmanaged
+        operator_module.enable_webhook()
     if operator_module.CONFIG.namespaces is None and not args.all_namespaces:
         print("dagwright operator: give --namespace NS (repeatable) or --all-namespaces", file=sys.stderr)
         return 2
@@ -46,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--verbose", action="store_true", help="debug logging")
     op.add_argument("--liveness-endpoint", default=None,
                     help="serve liveness probes here, e.g. http://0.0.0.0:8080/healthz")
+    op.add_argument("--webhook", action="store_true", help="serve the validating admission webhook")
+    op.add_argument("--webhook-port", type=int, default=9443)
+    op.add_argument("--webhook-listen", default="0.0.0.0", help="address to listen on")
+    op.add_argument("--webhook-host", default="127.0.0.1",
+                    help="host name or IP the API server uses to call the webhook")
+    op.add_argument("--webhook-cert-dir", default="/tmp/dagwright-webhook",
+                    help="where the self-signed serving certificate is written")
+    op.add_argument("--webhook-unmanaged", action="store_true",
+                    help="do not create/update the ValidatingWebhookConfiguration")
     op.set_defaults(func=_operator)
     add_user_commands(sub)
     add_schedule_commands(sub)

@@ -16,6 +16,7 @@ from typing import Any
 import kopf
 
 from dagwright.api.models import GROUP, VERSION
+from dagwright.controller import admission
 from dagwright.controller.events import EventSink
 from dagwright.controller.runs import RunReconciler, run_key
 from dagwright.controller.workflows import WorkflowReconciler
@@ -59,6 +60,8 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
     settings.watching.server_timeout = 270
     settings.networking.request_timeout = 60
+    if admission.WEBHOOK.enabled:
+        admission.configure(settings)
     loop = asyncio.get_running_loop()
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=API_THREADS))
     http = KubeHttp(load_configuration(CONFIG.kubeconfig))
@@ -132,3 +135,9 @@ def probe_jobs(**_: Any) -> dict[str, Any]:
     if reconciler is None:
         return {"ready": False}
     return {"ready": reconciler.jobs.synced.is_set(), "jobs": reconciler.jobs.size(), "queue": reconciler.queue.depth()}
+
+
+def enable_webhook() -> None:
+    """Register the admission handlers (before kopf starts; the CLI calls this)."""
+    admission.WEBHOOK.enabled = True
+    admission.register(lambda: STATE.reconciler.workflows if STATE.reconciler else {})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,14 +43,8 @@ from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSn
 from dagwright.planner.timefmt import format_time
 from dagwright.render.job import LABEL_WORKFLOW, RunIdentity, build_job
 from dagwright.render.names import label_value
-from dagwright.render.outputs import (
-    OutputPlaceholders,
-    ancestors,
-    output_context,
-    output_references,
-    parse_outputs,
-    tasks_with_used_outputs,
-)
+from dagwright.render.checks import run_param_problems, template_problems
+from dagwright.render.outputs import output_context, parse_outputs, tasks_with_used_outputs
 from dagwright.render.templating import TemplateError, build_template_context
 
 log = logging.getLogger("dagwright.runs")
@@ -218,26 +211,7 @@ class RunReconciler:
         return spec, workflow["metadata"].get("generation")
 
     def _template_problems(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> list[Problem]:
-        declared = {p.name for p in spec.params or []}
-        problems = [Problem(f"spec.params.{name}", "unknown parameter (not declared in the workflow's params)")
-                    for name in (run_spec.params or {}) if name not in declared]
-        identity = self._identity(body, run_spec, spec)
-        for i, task in enumerate(spec.tasks):
-            upstream = ancestors(spec, task.name)
-            strangers = sorted({p for p, _ in output_references(task) if p not in upstream})
-            for producer in strangers:
-                problems.append(Problem(f"spec.tasks[{i}] ({task.name})",
-                                        f"uses outputs of '{producer}', which is not one of its dependencies"))
-            if strangers:
-                continue
-            context = OutputPlaceholders(identity.template_context, upstream)
-            try:
-                build_job(replace(identity, template_context=context), spec, task, 1)
-            except TemplateError as error:
-                problems.append(Problem(f"spec.tasks[{i}] ({task.name})", str(error)))
-            except (ValueError, TypeError) as error:
-                problems.append(Problem(f"spec.tasks[{i}] ({task.name})", f"cannot render: {error}"))
-        return problems
+        return run_param_problems(spec, run_spec.params) + template_problems(spec, self._identity(body, run_spec, spec))
 
     def _identity(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec | None = None) -> RunIdentity:
         meta = body["metadata"]

@@ -1,0 +1,54 @@
+"""Checks that need rendering: every task renders, with only known template names (pure).
+
+Shared by the admission webhook (refuse at apply time) and the controller (fail a run whose
+bad spec slipped through). Each problem names the task or field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dagwright.api.models import WorkflowSpec
+from dagwright.api.validation import Problem
+from dagwright.render.job import RunIdentity, build_job
+from dagwright.render.outputs import OutputPlaceholders, ancestors, output_references
+from dagwright.render.templating import TemplateError, build_template_context
+
+PLACEHOLDER_IDENTITY = RunIdentity(name="run", namespace="namespace", uid="uid", workflow="workflow")
+
+
+def placeholder_identity(spec: WorkflowSpec, run_params: dict[str, str] | None = None) -> RunIdentity:
+    """A stand-in run for checking templates before a real run exists."""
+    context = build_template_context(
+        run_name="run", namespace="namespace", workflow="workflow", logical_date="2026-01-01T00:00:00Z",
+        param_defaults={p.name: p.default if p.default is not None else "" for p in spec.params or []},
+        run_params=run_params or {})
+    return replace(PLACEHOLDER_IDENTITY, template_context=context)
+
+
+def run_param_problems(spec: WorkflowSpec, run_params: dict[str, str] | None) -> list[Problem]:
+    """Run parameters the workflow does not declare."""
+    declared = {p.name for p in spec.params or []}
+    return [Problem(f"spec.params.{name}", "unknown parameter (not declared in the workflow's params)")
+            for name in run_params or {} if name not in declared]
+
+
+def template_problems(spec: WorkflowSpec, identity: RunIdentity) -> list[Problem]:
+    """Tasks that cannot be rendered for `identity`: unknown template names, foreign outputs."""
+    problems = []
+    for i, task in enumerate(spec.tasks):
+        where = f"spec.tasks[{i}] ({task.name})"
+        upstream = ancestors(spec, task.name)
+        strangers = sorted({p for p, _ in output_references(task) if p not in upstream})
+        for producer in strangers:
+            problems.append(Problem(where, f"uses outputs of '{producer}', which is not one of its dependencies"))
+        if strangers:
+            continue
+        context = OutputPlaceholders(identity.template_context, upstream)
+        try:
+            build_job(replace(identity, template_context=context), spec, task, 1)
+        except TemplateError as error:
+            problems.append(Problem(where, str(error)))
+        except (ValueError, TypeError) as error:
+            problems.append(Problem(where, f"cannot render: {error}"))
+    return problems
