@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.api.models import API_VERSION, Task, WorkflowSpec
-from dagwright.render.kinds import build_main_container
+from dagwright.render.kinds import build_kind_pod
 from dagwright.render.merge import deep_merge
 from dagwright.render.names import job_name, label_value
 from dagwright.render.templating import render_value
@@ -72,15 +72,19 @@ def _setting(task: Task, spec: WorkflowSpec, attribute: str) -> Any:
 
 def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], context: dict[str, str]) -> dict[str, Any]:
     """The Job's pod template: main container, restricted defaults, then podTemplate merges."""
-    container = build_main_container(task)
-    container["securityContext"] = dict(RESTRICTED_CONTAINER_SECURITY)
+    kind = build_kind_pod(task)
+    container = {**kind.container, "securityContext": dict(RESTRICTED_CONTAINER_SECURITY)}
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [container],
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "enableServiceLinks": False,
     }
-    service_account = _setting(task, spec, "service_account_name")
+    if kind.volumes:
+        pod_spec["volumes"] = [dict(v) for v in kind.volumes]
+    # The task's own ServiceAccount, else the one its kind needs (Spark on Kubernetes), else defaults.
+    service_account = task.service_account_name or kind.service_account_name or _setting(
+        task, spec, "service_account_name")
     if service_account:
         pod_spec["serviceAccountName"] = service_account
     pod: dict[str, Any] = {"metadata": {"labels": dict(labels)}, "spec": pod_spec}

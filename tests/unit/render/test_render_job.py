@@ -58,7 +58,7 @@ def test_pod_templates_merge_defaults_then_task_by_container_name():
     assert pod["metadata"]["annotations"] == {"a": "1", "b": "2"}
     assert pod["spec"]["nodeSelector"] == {"pool": "batch"}
     main = pod["spec"]["containers"][0]
-    assert [e["name"] for e in main["env"]] == ["Y", "X"]
+    assert [e["name"] for e in main["env"]] == ["Y", "DAGWRIGHT_OUTPUTS", "X"]
     assert main["resources"] == {"limits": {"cpu": "1"}}
     assert main["image"] == "busybox"
     assert pod["spec"]["serviceAccountName"] == "dagwright-task"
