@@ -233,6 +233,15 @@ def test_duration_then_failure(kube_api, namespace):
     assert took >= 1.0, took
 
 
+def test_termination_message_annotation(kube_api, namespace):
+    msg = '{"rows": 3, "path": "s3://bucket/out"}'
+    ann = {"sim.dagwright.io/termination-message": msg}
+    cond, pod, _ = run_job(kube_api, namespace, "outputs", annotations=ann)
+    assert (cond, terminated(pod).message) == ("Complete", msg)
+    cond, pod, _ = run_job(kube_api, namespace, "outputs-fail", annotations={**ann, "sim.dagwright.io/exit-code": "5"})
+    assert (cond, terminated(pod).exit_code, terminated(pod).message) == ("Failed", 5, msg)
+
+
 def test_deleting_owner_garbage_collects_jobs(kube_api, namespace):
     core = client.CoreV1Api(kube_api)
     batch = client.BatchV1Api(kube_api)
