@@ -30,6 +30,10 @@ def _operator(args: argparse.Namespace) -> int:
     if operator_module.CONFIG.namespaces is None and not args.all_namespaces:
         print("dagwright operator: give --namespace NS (repeatable) or --all-namespaces", file=sys.stderr)
         return 2
+    if args.metrics_port:
+        from dagwright.controller import metrics
+
+        metrics.serve(args.metrics_port, args.metrics_address)
     log_format = kopf.LogFormat.JSON if args.json_logs else kopf.LogFormat.PLAIN
     kopf.configure(verbose=args.verbose, log_format=log_format)
     liveness = args.liveness_endpoint or None
@@ -53,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--verbose", action="store_true", help="debug logging")
     op.add_argument("--liveness-endpoint", default=None,
                     help="serve liveness probes here, e.g. http://0.0.0.0:8080/healthz")
+    op.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    op.add_argument("--metrics-address", default="0.0.0.0", help="address for /metrics")
     op.add_argument("--webhook", action="store_true", help="serve the validating admission webhook")
     op.add_argument("--webhook-port", type=int, default=9443)
     op.add_argument("--webhook-listen", default="0.0.0.0", help="address to listen on")

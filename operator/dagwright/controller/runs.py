@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +22,17 @@ from dagwright.api.frozen import freeze_spec, thaw_spec
 from dagwright.api.models import (
     API_VERSION,
     FINISHED_RUN_PHASES,
+    FINISHED_TASK_PHASES,
     Condition,
     Notification,
     RunPhase,
+    TaskPhase,
     WorkflowRunSpec,
     WorkflowRunStatus,
     WorkflowSpec,
 )
 from dagwright.api.validation import Problem, validate_workflow_spec
+from dagwright.controller import metrics
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.notify import build_payload, deliver, due_notifications
@@ -40,7 +44,7 @@ from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, obser
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.run import plan_run
 from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSnapshot
-from dagwright.planner.timefmt import format_time
+from dagwright.planner.timefmt import format_time, parse_time
 from dagwright.render.job import LABEL_WORKFLOW, RunIdentity, build_job
 from dagwright.render.names import label_value
 from dagwright.render.checks import run_param_problems, template_problems
@@ -148,6 +152,7 @@ class RunReconciler:
             run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
             now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
         )
+        started = time.perf_counter()
         plan = plan_run(snapshot)
         if plan.create:
             identity.template_context.update(output_context(plan.status.tasks or {}))
@@ -155,6 +160,7 @@ class RunReconciler:
         if not ok:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
             return
+        record_plan_metrics(snapshot, plan, self.clock())
         generation = body["metadata"].get("generation")
         new_status = plan.status.model_copy(update={"observed_generation": generation})
         new_status.conditions = build_run_conditions(new_status, generation, format_time(now))
@@ -166,6 +172,8 @@ class RunReconciler:
         if new_status.phase in FINISHED_RUN_PHASES:
             self._finished(self.runs.get(key, body))
             self.queue.add(key)  # for its notifications
+        metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+        metrics.QUEUE_DEPTH.set(self.queue.depth())
 
     # ----------------------------------------------------------------- freezing
 
@@ -365,6 +373,7 @@ class RunReconciler:
         results = await asyncio.gather(*calls, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         for failure in failures:
+            metrics.API_ERRORS.labels("carry_out").inc()
             log.warning("run %s/%s: API call failed, will retry: %s", identity.namespace, identity.name, failure)
         return not failures
 
@@ -424,3 +433,29 @@ class RunReconciler:
         current = self.runs.get(key)
         if current is None or _resource_version(body) >= _resource_version(current):
             self.runs[key] = body
+
+
+def record_plan_metrics(snapshot: RunSnapshot, plan: Any, now: datetime) -> None:
+    """Count what a carried-out plan changed: runs, tasks, Jobs, dispatch latency."""
+    old = snapshot.status
+    new = plan.status
+    if new.phase != old.phase:
+        if new.phase == RunPhase.RUNNING:
+            metrics.RUNS_STARTED.inc()
+        elif new.phase in FINISHED_RUN_PHASES:
+            metrics.RUNS_FINISHED.labels(RunPhase(new.phase).value).inc()
+    old_tasks = old.tasks or {}
+    for name, task in (new.tasks or {}).items():
+        before = old_tasks.get(name)
+        if task.phase in FINISHED_TASK_PHASES and (before is None or before.phase != task.phase):
+            metrics.TASKS_FINISHED.labels(TaskPhase(task.phase).value).inc()
+            if task.started_at and task.finished_at:
+                metrics.TASK_DURATION.observe(
+                    (parse_time(task.finished_at) - parse_time(task.started_at)).total_seconds())
+    depends = {t.name: t.depends_on or [] for t in snapshot.spec.tasks}
+    for job in plan.create:
+        metrics.JOBS_CREATED.inc()
+        finished = [j.finished_at for dep in depends.get(job.task, []) for j in snapshot.jobs.get(dep, [])
+                    if j.finished_at is not None]
+        if job.attempt == 1 and finished:
+            metrics.DISPATCH_LATENCY.observe(max((now - max(finished)).total_seconds(), 0.0))
