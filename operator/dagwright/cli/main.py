@@ -10,6 +10,7 @@ import logging
 import sys
 
 from dagwright.cli.commands import add_user_commands
+from dagwright.cli.render import add_render_command
 from dagwright.cli.scheduling import add_schedule_commands
 
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.set_defaults(func=_operator)
     add_user_commands(sub)
     add_schedule_commands(sub)
+    add_render_command(sub)
     return parser
 
 
