@@ -427,6 +427,12 @@ class WorkflowRef(ApiModel):
     name: str = Field(min_length=1, description="Workflow name.")
 
 
+class RunRef(ApiModel):
+    """A WorkflowRun in the same namespace."""
+
+    name: str = Field(min_length=1, description="WorkflowRun name.")
+
+
 class WorkflowRunSpec(ApiModel):
     """One execution of a DAG."""
 
@@ -446,6 +452,11 @@ class WorkflowRunSpec(ApiModel):
         None, description="The data time this run is for (RFC 3339); default creation time."
     )
     cancel: bool = Field(False, description="True stops running tasks and starts no more.")
+    retry_of: RunRef | None = Field(
+        None,
+        description="Retry-from-failure: run the DAG frozen by this earlier run, reusing its "
+        "succeeded tasks (and their outputs) and running only the others.",
+    )
 
 
 # --------------------------------------------------------------------------- status

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from dagwright.cli.view import render_run, render_run_table
 from dagwright.kube import resources
-from dagwright.kube.http import KubeHttp, load_configuration
+from dagwright.kube.http import ApiError, KubeHttp, load_configuration
+from dagwright.render.names import job_name
 
 RUNS = "workflowruns"
 FINISHED = ("Succeeded", "Failed", "Cancelled")
@@ -75,6 +76,59 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    """A new run of the same frozen DAG that reruns only what did not succeed."""
+    http, namespace = _http(args), _namespace(args)
+    original = _get_run(http, namespace, args.run)
+    phase = (original.get("status") or {}).get("phase")
+    if phase not in FINISHED:
+        raise SystemExit(f"dagwright: run '{args.run}' is {phase or 'Pending'}; retry a finished run")
+    spec = {k: v for k, v in original["spec"].items() if k in ("workflowRef", "workflowSpec", "params", "logicalDate")}
+    spec["retryOf"] = {"name": args.run}
+    meta = original["metadata"]
+    for n in range(1, 100):
+        name = f"{args.run}-retry-{n}"
+        body = {"apiVersion": original["apiVersion"], "kind": "WorkflowRun",
+                "metadata": {"name": name, "labels": meta.get("labels") or {},
+                             "ownerReferences": meta.get("ownerReferences") or []},
+                "spec": spec}
+        try:
+            resources.create_custom(http, namespace, RUNS, body)
+        except ApiError as error:
+            if error.status == 409:
+                continue
+            raise SystemExit(f"dagwright: {error.reason}") from None
+        print(f"workflowrun {name} created (retry of {args.run})")
+        return 0
+    raise SystemExit("dagwright: too many retries of this run")
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """Logs of a task attempt's pod (default: every task's latest attempt)."""
+    http, namespace = _http(args), _namespace(args)
+    run = _get_run(http, namespace, args.run)
+    tasks = (run.get("status") or {}).get("tasks") or {}
+    names = [args.task] if args.task else [n for n, t in tasks.items() if t.get("attempts")]
+    status = 0
+    for task in names:
+        if task not in tasks:
+            raise SystemExit(f"dagwright: run '{args.run}' has no task '{task}' (tasks: {', '.join(tasks)})")
+        attempt = args.attempt or tasks[task].get("attempts") or 1
+        job = job_name(args.run, task, attempt)
+        pods = resources.list_pods(http, namespace, f"job-name={job}")
+        if not pods:
+            print(f"==> {task} (attempt {attempt}): no pod for Job {job}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"==> {task} (attempt {attempt}, pod {pods[0]['metadata']['name']})")
+        try:
+            print(resources.pod_log(http, namespace, pods[0]["metadata"]["name"]), end="")
+        except ApiError as error:
+            print(f"(logs unavailable: {error.reason})", file=sys.stderr)
+            status = 1
+    return status
+
+
 def add_user_commands(sub: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--namespace", "-n", help="namespace (default: the kubeconfig context's)")
@@ -92,6 +146,14 @@ def add_user_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, default=1.0)
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
     p.set_defaults(func=cmd_watch)
+    p = common(sub.add_parser("retry", help="rerun the failed and skipped tasks of a finished run"))
+    p.add_argument("run")
+    p.set_defaults(func=cmd_retry)
+    p = common(sub.add_parser("logs", help="logs of a run's task attempts"))
+    p.add_argument("run")
+    p.add_argument("task", nargs="?")
+    p.add_argument("--attempt", type=int, default=None, help="attempt number (default: the latest)")
+    p.set_defaults(func=cmd_logs)
     p = common(sub.add_parser("cancel", help="cancel a run"))
     p.add_argument("run")
     p.set_defaults(func=cmd_cancel)

@@ -27,6 +27,7 @@ from dagwright.api.models import (
     Notification,
     RunPhase,
     TaskPhase,
+    TaskStatus,
     WorkflowRunSpec,
     WorkflowRunStatus,
     WorkflowSpec,
@@ -193,12 +194,31 @@ class RunReconciler:
             raise InvalidRun(format_validation_error(error, "spec")) from error
         if status.frozen_spec:
             return thaw_spec(status.frozen_spec), run_spec, status
+        if run_spec.retry_of is not None:
+            return await self._retried(body, run_spec)
         spec, generation = await self._resolve(body, run_spec)
         problems = validate_workflow_spec(spec) + self._template_problems(body, run_spec, spec)
         if problems:
             raise InvalidRun("; ".join(str(p) for p in problems[:10]))
         return spec, run_spec, status.model_copy(
             update={"frozen_spec": freeze_spec(spec), "workflow_generation": generation})
+
+    async def _retried(self, body: dict[str, Any], run_spec: WorkflowRunSpec
+                       ) -> tuple[WorkflowSpec, WorkflowRunSpec, WorkflowRunStatus]:
+        """Start from the run being retried: its frozen DAG and its succeeded tasks."""
+        namespace, name = body["metadata"]["namespace"], run_spec.retry_of.name  # type: ignore[union-attr]
+        original = self.runs.get((namespace, label_value(name)))
+        if original is None or original["metadata"]["name"] != name:
+            original = await asyncio.to_thread(resources.get_custom, self.http, namespace, RUNS, name)
+        if original is None:
+            raise InvalidRun(f"spec.retryOf.name: WorkflowRun '{name}' not found in namespace '{namespace}'")
+        previous = self._parse_status(original)
+        if not previous.frozen_spec or previous.phase not in FINISHED_RUN_PHASES:
+            raise InvalidRun(f"spec.retryOf.name: WorkflowRun '{name}' has not finished")
+        status = WorkflowRunStatus(
+            frozen_spec=previous.frozen_spec, workflow_generation=previous.workflow_generation,
+            tasks=reused_tasks(previous, name))
+        return thaw_spec(previous.frozen_spec), run_spec, status
 
     async def _resolve(self, body: dict[str, Any], run_spec: WorkflowRunSpec) -> tuple[WorkflowSpec, int | None]:
         if (run_spec.workflow_ref is None) == (run_spec.workflow_spec is None):
@@ -459,3 +479,11 @@ def record_plan_metrics(snapshot: RunSnapshot, plan: Any, now: datetime) -> None
                     if j.finished_at is not None]
         if job.attempt == 1 and finished:
             metrics.DISPATCH_LATENCY.observe(max((now - max(finished)).total_seconds(), 0.0))
+
+
+def reused_tasks(previous: WorkflowRunStatus, name: str) -> dict[str, TaskStatus]:
+    """The succeeded tasks of run `name`, carried into its retry (pure)."""
+    return {
+        task: status.model_copy(update={"attempts": 0, "message": f"reused from {name}"})
+        for task, status in (previous.tasks or {}).items() if status.phase == TaskPhase.SUCCEEDED
+    }

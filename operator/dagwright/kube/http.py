@@ -96,6 +96,15 @@ class KubeHttp:
             raise ApiError(response.status, method, path, response.data.decode(errors="replace"))
         return json.loads(response.data) if response.data else {}
 
+    def text(self, path: str, query: dict[str, Any] | None = None, timeout: float = 30.0) -> str:
+        """A GET whose answer is plain text (pod logs)."""
+        url = self.host + path + ("?" + urlencode(query) if query else "")
+        response = self.pool.request("GET", url, headers=self._headers(), retries=False,
+                                     timeout=urllib3.Timeout(connect=5.0, read=timeout))
+        if response.status >= 300:
+            raise ApiError(response.status, "GET", path, response.data.decode(errors="replace"))
+        return response.data.decode(errors="replace")
+
     def stream(self, path: str, query: dict[str, Any], timeout: float) -> Iterator[dict[str, Any]]:
         """A watch: yields each event dict until the server closes the stream."""
         url = self.host + path + "?" + urlencode(query)

@@ -63,6 +63,11 @@ def list_pods(http: KubeHttp, namespace: str, selector: str) -> list[dict[str, A
     return http.request("GET", f"/api/v1/namespaces/{namespace}/pods", query={"labelSelector": selector}).get("items", [])
 
 
+def pod_log(http: KubeHttp, namespace: str, name: str, container: str = "main") -> str:
+    """A pod's container log as text."""
+    return http.text(f"/api/v1/namespaces/{namespace}/pods/{name}/log", {"container": container})
+
+
 def get_custom(http: KubeHttp, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
     """A Workflow or WorkflowRun, or None when absent."""
     try:
