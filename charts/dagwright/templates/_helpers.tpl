@@ -95,9 +95,11 @@ tests/unit/test_chart.py holds the same table and fails when they drift apart.
 {{- end }}
 
 {{/*
-Cluster-scoped reads kopf makes whatever it watches: it lists and watches the CRDs to notice
+Cluster-scoped rules kopf needs whatever it watches: it lists and watches the CRDs to notice
 Dagwright's resources appear or change; when it watches named namespaces (not all), it lists and
-watches Namespaces to match them. Both degrade to a warning when forbidden.
+watches Namespaces to match them (when forbidden, both retry with errors for a while, then fall
+back with a warning). With the managed admission webhook, it writes its
+ValidatingWebhookConfiguration.
 */}}
 {{- define "dagwright.clusterRules" -}}
 - apiGroups: [apiextensions.k8s.io]
@@ -107,6 +109,17 @@ watches Namespaces to match them. Both degrade to a warning when forbidden.
 - apiGroups: [""]
   resources: [namespaces]
   verbs: [list, watch]
+{{- end }}
+{{- if and .Values.webhook.enabled .Values.webhook.managed }}
+# kopf's managed admission webhook: create the configuration if absent (create cannot be limited
+# by name), then patch its webhooks (only this one).
+- apiGroups: [admissionregistration.k8s.io]
+  resources: [validatingwebhookconfigurations]
+  verbs: [create]
+- apiGroups: [admissionregistration.k8s.io]
+  resources: [validatingwebhookconfigurations]
+  resourceNames: [validate.dagwright.io]
+  verbs: [patch]
 {{- end }}
 {{- end }}
 
@@ -128,6 +141,22 @@ watches Namespaces to match them. Both degrade to a warning when forbidden.
 {{- end }}
 - --liveness-endpoint
 - {{ printf "http://0.0.0.0:%v/healthz" .Values.operator.healthPort | quote }}
+- --metrics-port
+- {{ .Values.service.metricsPort | quote }}
+{{- if .Values.webhook.enabled }}
+- --webhook
+- --webhook-port
+- {{ .Values.service.webhookPort | quote }}
+- --webhook-listen
+- 0.0.0.0
+- --webhook-host
+- {{ printf "%s.%s.svc" (include "dagwright.fullname" .) .Release.Namespace | quote }}
+- --webhook-cert-dir
+- /tmp/dagwright-webhook
+{{- if not .Values.webhook.managed }}
+- --webhook-unmanaged
+{{- end }}
+{{- end }}
 {{- with .Values.operator.extraArgs }}
 {{ toYaml . }}
 {{- end }}
