@@ -1,0 +1,56 @@
+"""Faults: Jobs deleted under the operator, two operators at once, no duplicate or lost task."""
+
+from __future__ import annotations
+
+from kubernetes import client
+
+from .kube import container_task as task
+from .operator_process import OperatorProcess, operator_env
+from .test_schedules import pretend_last_fire, runs_of
+
+
+def test_a_job_deleted_under_a_running_task_is_a_failed_attempt_that_is_retried(kube, operator):
+    slow = task("slow", annotations={"sim.dagwright.io/duration": "300s"}, retries={"limit": 1, "backoffSeconds": 0})
+    kube.create_run("deleted", spec={"tasks": [slow]})
+    kube.wait_for("attempt 1 running", lambda: kube.task_phases(kube.run("deleted")).get("slow") == "Running")
+    kube.batch.delete_namespaced_job("deleted-slow-1", kube.ns, propagation_policy="Background")
+    run = kube.wait_for("attempt 2", lambda: (r := kube.run("deleted"))["status"]["tasks"]["slow"]["attempts"] == 2 and r)
+    assert "was deleted" in run["status"]["tasks"]["slow"]["message"]
+    assert kube.job_keys("deleted") == [("slow", 2)]
+    kube.patch_run("deleted", {"spec": {"cancel": True}})
+    kube.wait_for_phase("deleted")
+
+
+def test_two_operators_at_once_create_each_job_and_scheduled_run_once(kube, operator, kubeconfig, kube_env, tmp_path):
+    second = OperatorProcess(kubeconfig, [kube.ns], tmp_path / "second.log", operator_env(kube_env))
+    second.start()
+    try:
+        tasks = [task(f"t{i}", [f"t{i - 1}"] if i % 5 else None) for i in range(20)]
+        kube.create_run("twins", spec={"tasks": tasks})
+        kube.apply_workflow("sched", {"schedule": "* * * * *", "catchup": True, "tasks": [task("a")]})
+        pretend_last_fire(kube, "sched", 3)
+        assert kube.wait_for_phase("twins", timeout=90)["status"]["phase"] == "Succeeded"
+        keys = kube.job_keys("twins")
+        assert keys == sorted((f"t{i}", 1) for i in range(20))
+        runs = kube.wait_for("3 scheduled runs", lambda: (r := runs_of(kube, "sched")) and len(r) >= 3 and r)
+        names = [r["metadata"]["name"] for r in runs]
+        assert len(names) == len(set(names))
+        for run in runs:
+            kube.wait_for_phase(run["metadata"]["name"])
+            assert len(kube.jobs(run["metadata"]["name"])) == 1
+        operator.assert_alive()
+        second.assert_alive()
+    finally:
+        second.stop()
+
+
+def test_a_run_deleted_mid_run_takes_its_jobs_with_it_and_others_go_on(kube, operator):
+    slow = task("slow", annotations={"sim.dagwright.io/duration": "300s"})
+    kube.create_run("doomed", spec={"tasks": [slow]})
+    kube.wait_for("job exists", lambda: kube.jobs("doomed"))
+    kube.custom.delete_namespaced_custom_object("dagwright.io", "v1alpha1", kube.ns, "workflowruns", "doomed",
+                                                body=client.V1DeleteOptions(propagation_policy="Foreground"))
+    kube.wait_for("jobs garbage-collected", lambda: not kube.jobs("doomed"), timeout=60)
+    kube.create_run("survivor", spec={"tasks": [task("a")]})
+    assert kube.wait_for_phase("survivor")["status"]["phase"] == "Succeeded"
+    operator.assert_alive()
