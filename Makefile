@@ -29,6 +29,9 @@ crds: venv        ## regenerate crds/*.yaml from the pydantic models
 unit-test: venv
 	$(PY) -m pytest -q tests/unit
 
+cluster-test: deps venv tools ## cluster tests only (tests/ minus tests/unit), local control plane unless KUBECONFIG is given
+	hack/test.sh --cluster-only
+
 test: deps venv tools  ## unit + cluster tests (starts the local control plane unless KUBECONFIG is given)
 	hack/test.sh
 

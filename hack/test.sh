@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # `make test`: unit tests, then every other test directory (tests/cluster, ...) against a
 # cluster: KUBECONFIG when set, otherwise the local control plane (started here, left running).
-# Extra arguments go to both pytest runs, e.g. `hack/test.sh -x -k job`.
+# Extra arguments go to both pytest runs, e.g. `hack/test.sh -x -k job`; a first argument
+# --unit-only or --cluster-only runs just that half (`make unit-test` / `make cluster-test`).
 # pytest exit code 5 (no tests collected) counts as success for a run; real failures fail.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${VENV:-.venv}"
 t0=$(date +%s)
+only=""
+case "${1:-}" in --unit-only|--cluster-only) only="${1#--}"; only="${only%-only}"; shift ;; esac
 
 hack/cluster/system-deps.sh || exit 1
 if [[ ! -x "$VENV/bin/python" || ! -f "$VENV/.installed" ]]; then
@@ -30,7 +33,11 @@ run() {  # run LABEL PYTEST-ARGS...
   fi
 }
 
-run unit tests/unit "$@"
+[[ "$only" == cluster ]] || run unit tests/unit "$@"
+if [[ "$only" == unit ]]; then
+  echo "=== test: finished in $(( $(date +%s) - t0 ))s: $([[ $status == 0 ]] && echo PASSED || echo FAILED)"
+  exit $status
+fi
 
 if [[ -z "${KUBECONFIG:-}" ]]; then
   # Start (or reuse) the local cluster here so its startup is visible; the session fixture
