@@ -129,12 +129,14 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return status
 
 
-def add_user_commands(sub: argparse._SubParsersAction) -> None:
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--namespace", "-n", help="namespace (default: the kubeconfig context's)")
-        p.add_argument("--kubeconfig", help="kubeconfig file")
-        return p
+def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every cluster-facing command takes."""
+    p.add_argument("--namespace", "-n", help="namespace (default: the kubeconfig context's)")
+    p.add_argument("--kubeconfig", help="kubeconfig file")
+    return p
 
+
+def add_user_commands(sub: argparse._SubParsersAction) -> None:
     p = common(sub.add_parser("list", help="list runs"))
     p.add_argument("--all-namespaces", "-A", action="store_true")
     p.set_defaults(func=cmd_list)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from dagwright.api.models import WorkflowSpec
-from dagwright.cli.commands import _http, _namespace
+from dagwright.cli.commands import _http, _namespace, common
 from dagwright.controller.workflows import build_scheduled_run
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError
@@ -101,11 +101,6 @@ def cmd_schedule_next(args: argparse.Namespace) -> int:
 
 
 def add_schedule_commands(sub: argparse._SubParsersAction) -> None:
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--namespace", "-n", help="namespace (default: the kubeconfig context's)")
-        p.add_argument("--kubeconfig", help="kubeconfig file")
-        return p
-
     p = common(sub.add_parser("trigger", help="start a run of a workflow now"))
     p.add_argument("workflow")
     p.add_argument("--param", "-p", action="append", help="KEY=VALUE (repeatable)")

@@ -19,7 +19,8 @@ from dagwright.schedule import validate_cron, validate_timezone
 MAX_MESSAGES = 10
 
 
-def _format(error: ValidationError, prefix: str) -> list[str]:
+def validation_messages(error: ValidationError, prefix: str) -> list[str]:
+    """Pydantic errors as `field.path: message`, in manifest (camelCase) terms."""
     out = []
     for item in error.errors()[:MAX_MESSAGES]:
         path = ".".join(str(p) for p in item["loc"])
@@ -47,7 +48,7 @@ def review_workflow(body: dict[str, Any]) -> list[str]:
     try:
         spec = WorkflowSpec.model_validate(body.get("spec") or {})
     except ValidationError as error:
-        return _format(error, "spec")
+        return validation_messages(error, "spec")
     return review_workflow_spec(spec)
 
 
@@ -56,7 +57,7 @@ def review_run(body: dict[str, Any], workflow: dict[str, Any] | None) -> list[st
     try:
         run = WorkflowRunSpec.model_validate(body.get("spec") or {})
     except ValidationError as error:
-        return _format(error, "spec")
+        return validation_messages(error, "spec")
     if (run.workflow_ref is None) == (run.workflow_spec is None):
         return ["spec: exactly one of workflowRef or workflowSpec is required"]
     if run.workflow_spec is not None:

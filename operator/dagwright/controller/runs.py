@@ -37,6 +37,7 @@ from dagwright.controller import metrics
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.notify import build_payload, deliver, due_notifications
+from dagwright.controller.review import validation_messages
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
@@ -84,12 +85,8 @@ def _resource_version(body: dict[str, Any]) -> int:
 
 
 def format_validation_error(error: ValidationError, prefix: str) -> str:
-    """Pydantic errors as `field.path: message; ...` in manifest (camelCase) terms."""
-    parts = []
-    for item in error.errors()[:5]:
-        path = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{prefix}.{path}: {item['msg']}" if path else f"{prefix}: {item['msg']}")
-    return "; ".join(parts)
+    """Pydantic errors as one line: `field.path: message; ...`."""
+    return "; ".join(validation_messages(error, prefix)[:5])
 
 
 class RunReconciler:

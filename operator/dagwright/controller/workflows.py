@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, Condition, WorkflowSpec, WorkflowStatus
-from dagwright.api.validation import validate_workflow_spec
+from dagwright.controller.review import review_workflow
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.runs import (
@@ -27,7 +27,6 @@ from dagwright.controller.runs import (
     RUNS,
     WORKFLOWS,
     RunReconciler,
-    format_validation_error,
     workflow_name_of,
 )
 from dagwright.kube import resources
@@ -42,24 +41,12 @@ from dagwright.schedule import (
     plan_history_cleanup,
     plan_schedule,
     requeue_after,
-    validate_cron,
-    validate_timezone,
 )
 
 log = logging.getLogger("dagwright.workflows")
 
 WorkflowKey = tuple[str, str]
 FINISHED = {p.value for p in FINISHED_RUN_PHASES}
-
-
-def schedule_problems(spec: WorkflowSpec) -> list[str]:
-    """Cron and timezone errors, naming the field."""
-    problems = []
-    if spec.schedule is not None and (error := validate_cron(spec.schedule)):
-        problems.append(f"spec.schedule: {error}")
-    if error := validate_timezone(spec.timezone):
-        problems.append(f"spec.timezone: {error}")
-    return problems
 
 
 def build_scheduled_run(workflow: dict[str, Any], name: str, logical: datetime,
@@ -124,11 +111,8 @@ class WorkflowReconciler:
         now = self.clock()
         meta = workflow["metadata"]
         old_status = workflow.get("status") or {}
-        try:
-            spec = WorkflowSpec.model_validate(workflow.get("spec") or {})
-            problems = [str(p) for p in validate_workflow_spec(spec)] + schedule_problems(spec)
-        except ValidationError as error:
-            spec, problems = None, [format_validation_error(error, "spec")]
+        problems = review_workflow(workflow)
+        spec = None if problems else WorkflowSpec.model_validate(workflow.get("spec") or {})
         runs = self._runs_of(*key)
         status = self._base_status(old_status, runs, meta.get("generation"))
         if problems or spec is None:
