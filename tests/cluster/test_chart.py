@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,18 +44,26 @@ def sh(cmd: list[str], env: dict[str, str], timeout: float = 180, check: bool = 
     return proc
 
 
-@pytest.fixture
-def release(namespace: str, kube_env: dict[str, str], crds: bool):
-    """The chart installed into the test's namespace, watching only that namespace."""
-    sh(["helm", "install", RELEASE, str(CHART), "--namespace", namespace, "--skip-crds",
-        "--set", f"watchNamespaces={{{namespace}}}",
-        "--set", "image.repository=example.invalid/dagwright", "--set", "image.tag=test",
-        "--wait", "--timeout", "120s"], kube_env, timeout=180)
+@contextmanager
+def installed(namespace: str, env: dict[str, str], *sets: str) -> Iterator[str]:
+    """The chart installed into `namespace` (release `dagwright`), uninstalled afterwards."""
+    args = ["helm", "install", RELEASE, str(CHART), "--namespace", namespace, "--skip-crds",
+            "--set", "image.repository=example.invalid/dagwright", "--set", "image.tag=test"]
+    for value in sets:
+        args += ["--set", value]
+    sh([*args, "--wait", "--timeout", "120s"], env, timeout=180)
     try:
         yield RELEASE
     finally:
         sh(["helm", "uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "60s"],
-           kube_env, timeout=90, check=False)
+           env, timeout=90, check=False)
+
+
+@pytest.fixture
+def release(namespace: str, kube_env: dict[str, str], crds: bool) -> Iterator[str]:
+    """The chart installed into the test's namespace, watching only that namespace."""
+    with installed(namespace, kube_env, f"watchNamespaces={{{namespace}}}") as name:
+        yield name
 
 
 def kubectl_json(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -124,6 +134,35 @@ def test_the_chart_installs_a_namespaced_operator_with_task_service_accounts(rel
     assert can_i(kube_env, namespace, "dagwright-spark", "create", "pods")
     assert can_i(kube_env, namespace, "dagwright-spark", "delete", "configmaps")
     assert not can_i(kube_env, namespace, "dagwright-spark", "get", "secrets")
+
+
+def test_a_cluster_wide_install_grants_the_table_in_every_namespace_and_no_more(namespace, kube_env, crds):
+    """The default values (watch everything): a ClusterRole; still no delete of Jobs, no secret lists."""
+    with installed(namespace, kube_env):
+        args = kubectl_json(kube_env, "get", "deployment", OPERATOR_SA, "-n", namespace)[
+            "spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[:2] == ["operator", "--all-namespaces"]
+        who = f"system:serviceaccount:{namespace}:{OPERATOR_SA}"
+
+        def cluster_can(*what: str) -> bool:
+            proc = sh(["kubectl", "auth", "can-i", *what, "--as", who], kube_env, check=False)
+            return proc.stdout.strip() == "yes"
+
+        for verb, resource in [("list", "workflowruns.dagwright.io"), ("watch", "workflows.dagwright.io"),
+                               ("watch", "jobs.batch"), ("list", "pods"), ("create", "events")]:
+            assert cluster_can(verb, resource, "--all-namespaces"), (verb, resource)
+        for what in [("create", "jobs.batch"), ("get", "secrets"), ("delete", "workflowruns.dagwright.io"),
+                     ("patch", "workflowruns.dagwright.io", "--subresource=status")]:
+            assert cluster_can(*what, "--namespace", "default"), what
+        for verb, resource in [("delete", "jobs.batch"), ("list", "secrets"), ("create", "pods"), ("get", "pods"),
+                               ("list", "namespaces"), ("update", "workflowruns.dagwright.io"),
+                               ("delete", "workflows.dagwright.io"), ("create", "configmaps")]:
+            assert not cluster_can(verb, resource, "--namespace", "default"), (verb, resource)
+        assert cluster_can("watch", "customresourcedefinitions.apiextensions.k8s.io")
+        assert not cluster_can("get", "customresourcedefinitions.apiextensions.k8s.io")
+        assert not can_i(kube_env, namespace, "dagwright-task", "list", "pods")
+    cluster_roles = sh(["kubectl", "get", "clusterroles", "-o", "name"], kube_env).stdout
+    assert f"clusterrole.rbac.authorization.k8s.io/{namespace}-dagwright" not in cluster_roles.split()
 
 
 def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(release, namespace, kube_env, kube_api, crds,
