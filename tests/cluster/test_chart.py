@@ -4,8 +4,9 @@ The chart is installed with `watchNamespaces=[<the test's namespace>]` (the name
 path). Then the real operator runs *as the chart's ServiceAccount* (a token from `kubectl
 create token` in a kubeconfig of its own, used by both kopf and Dagwright's client) and drives a
 run with a retried task, a scheduled Workflow with catch-up and history limits, and a cancelled
-run: every API call in kube/resources.py that the operator makes on these paths goes through the
-chart's Role, and the log must show no 403. Pods are simulated by kwok, so the chart's own
+run, with its success notified to a URL read from a Secret: every API call in kube/resources.py
+that the operator makes on these paths goes through the chart's Role, and the log must show no
+403. Pods are simulated by kwok, so the chart's own
 Deployment never runs anything: any image name works.
 
 CRDs: the session fixture `crds` has applied crds/ (the same files as the chart's crds/) with
@@ -17,14 +18,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
 from .kube import GROUP, VERSION, Kube
 from .kube import container_task as task
@@ -188,15 +192,45 @@ def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(release, n
     assert not denied, "the operator was refused API calls:\n" + "\n".join(denied[:20])
 
 
+class Receiver:
+    """A loopback HTTP server counting the JSON POSTs it gets."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        posts = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 def _a_run_with_a_retried_task_succeeds(kube: Kube) -> None:
-    """Jobs create/list/watch/get, pods list (the exit code of attempt 1), Events, run status."""
+    """Jobs create/list/watch/get, pods list (the exit code of attempt 1), Events, run status,
+    and the notification URL read from a Secret."""
+    receiver = Receiver()
+    kube.core.create_namespaced_secret(kube.ns, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="hook"), string_data={"url": receiver.url}))
     spec = {"tasks": [
         task("extract"),
         task("transform", ["extract"], annotations={"sim.dagwright.io/fail-first-attempt": "true"},
              retries={"limit": 1, "backoffSeconds": 1}),
         task("load", ["transform"]),
-    ]}
-    kube.create_run("rbac", spec=spec)
+    ], "notifications": [{"on": ["Succeeded"], "webhook": {"urlFrom": {"secretKeyRef": {"name": "hook", "key": "url"}}}}]}
+    try:
+        kube.create_run("rbac", spec=spec)
+        kube.wait_for("the notification", lambda: receiver.posts, timeout=90)
+    finally:
+        receiver.server.shutdown()
+    assert receiver.posts[0]["phase"] == "Succeeded"
     run = kube.wait_for_phase("rbac", timeout=90)
     assert run["status"]["phase"] == "Succeeded", run["status"]
     assert run["status"]["tasks"]["transform"]["attempts"] == 2
@@ -204,6 +238,7 @@ def _a_run_with_a_retried_task_succeeds(kube: Kube) -> None:
     assert kube.job_keys("rbac") == [("extract", 1), ("load", 1), ("transform", 1), ("transform", 2)]
     reasons = kube.wait_for("run events", lambda: (r := kube.event_reasons("rbac")) and "RunSucceeded" in r and r)
     assert {"RunStarted", "TaskRetrying", "RunSucceeded"} <= set(reasons), reasons
+    kube.wait_for("NotificationSent event", lambda: "NotificationSent" in kube.event_reasons("rbac"))
 
 
 def _a_scheduled_workflow_catches_up_and_keeps_its_history_limit(kube: Kube) -> None:
