@@ -115,6 +115,12 @@ def _from_job(
     work: _Pass, task: Task, previous: TaskStatus | None, job: ObservedJob
 ) -> TaskStatus:
     now = work.snapshot.now
+    if previous is not None and previous.attempts == job.attempt and not work.stopping:
+        # Nothing new about this attempt: keep the entry as it is (the hot path of big runs).
+        if job.state == JobState.ACTIVE and previous.phase == TaskPhase.RUNNING:
+            return previous
+        if job.state != JobState.ACTIVE and previous.phase in FINISHED_TASK_PHASES:
+            return previous
     started_at = (previous.started_at if previous else None) or format_time(job.started_at or now)
     base = TaskStatus(
         phase=TaskPhase.RUNNING,
@@ -127,8 +133,6 @@ def _from_job(
         if work.stopping:
             work.plan.stop.append(job.name)
             return _cancelled(work, base, "stopped: " + _stop_reason(work))
-        if previous is not None and previous.phase == TaskPhase.RUNNING and previous.attempts == job.attempt:
-            return previous
         return base
     finished_at = format_time(job.finished_at or now)
     if job.state == JobState.SUCCEEDED and not job.outputs_error:
@@ -137,8 +141,6 @@ def _from_job(
             update={"phase": TaskPhase.SUCCEEDED, "finished_at": finished_at, "message": None,
                     "outputs": outputs}
         )
-    if previous is not None and previous.phase in FINISHED_TASK_PHASES and previous.attempts == job.attempt:
-        return previous
     failure = job.outputs_error or job.failure or "failed"
     if job.stopped:
         return _cancelled(work, base, previous.message if previous and previous.message else "stopped")
