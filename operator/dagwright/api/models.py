@@ -280,7 +280,7 @@ class DbtTask(ApiModel):
 
     @model_validator(mode="after")
     def _full_refresh_needs_a_building_command(self) -> DbtTask:
-        if self.full_refresh and self.command not in {c.value for c in DBT_FULL_REFRESH_COMMANDS}:
+        if self.full_refresh and DbtCommand(self.command) not in DBT_FULL_REFRESH_COMMANDS:
             raise ValueError("fullRefresh needs command build, run or seed")
         return self
 

@@ -71,13 +71,13 @@ exit code."""
 
 def results_file(task: DbtTask) -> str:
     """Where dbt writes the results of `task.command`."""
-    name = "sources.json" if task.command == DbtCommand.SOURCE_FRESHNESS.value else "run_results.json"
+    name = "sources.json" if DbtCommand(task.command) == DbtCommand.SOURCE_FRESHNESS else "run_results.json"
     return f"{task.project_dir.rstrip('/')}/target/{name}" if task.project_dir else f"target/{name}"
 
 
 def build_dbt_args(task: DbtTask) -> list[str]:
     """`COMMAND --select … --exclude … --project-dir … --profiles-dir … --target … --vars …`."""
-    args = str(task.command).split()
+    args = DbtCommand(task.command).value.split()
     for selector in task.select or []:
         args += ["--select", selector]
     for selector in task.exclude or []:

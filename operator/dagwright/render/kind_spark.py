@@ -80,7 +80,7 @@ def build_driver_resources(task: SparkTask) -> dict[str, Any] | None:
 
 def build_master(task: SparkTask) -> str:
     """`local[N]` from the driver cores, or the in-cluster Kubernetes API."""
-    if task.mode == SparkMode.KUBERNETES.value:
+    if SparkMode(task.mode) == SparkMode.KUBERNETES:
         return KUBERNETES_MASTER
     cores = task.driver.cores if task.driver else None
     return f"local[{cores or '*'}]"
@@ -97,7 +97,7 @@ def build_spark_conf(task: SparkTask) -> list[tuple[str, str]]:
         conf["spark.executor.instances"] = str(task.executors.instances)
     if task.packages:
         conf["spark.jars.ivy"] = IVY_DIR
-    if task.mode == SparkMode.KUBERNETES.value:
+    if SparkMode(task.mode) == SparkMode.KUBERNETES:
         conf.update(
             {
                 "spark.kubernetes.container.image": task.image,
@@ -138,7 +138,7 @@ def _field_env(name: str, path: str) -> dict[str, Any]:
 
 def build_spark_kind(task: SparkTask, app_name: str) -> KindPod:
     """The driver container (and, in Kubernetes mode, its ServiceAccount) of a Spark task."""
-    kubernetes = task.mode == SparkMode.KUBERNETES.value
+    kubernetes = SparkMode(task.mode) == SparkMode.KUBERNETES
     env: list[dict[str, Any]] = []
     if kubernetes:
         env = [
