@@ -11,6 +11,10 @@ ours() {  # ours NAME PID: the pid is alive and runs BIN/NAME
   [[ -r "/proc/$2/cmdline" ]] && cmd="$(tr '\0' ' ' < "/proc/$2/cmdline" 2>/dev/null)" && [[ "$cmd" == *"$BIN/$1 "* ]]
 }
 
+if [[ -d "$DIR" ]]; then
+  exec 9>"$DIR/.lock"
+  flock -w 60 9 || echo "cluster-down: cluster-up still holds $DIR/.lock after 60s; stopping anyway" >&2
+fi
 if [[ -d "$DIR/pids" ]]; then
   # Reverse start order: clients first, etcd last.
   for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do

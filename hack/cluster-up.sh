@@ -41,6 +41,9 @@ done
 command -v openssl >/dev/null && command -v curl >/dev/null || NEED_VENV=0 "$ROOT/hack/cluster/system-deps.sh"
 
 mkdir -p "$DIR"/{pki,logs,pids,etcd,config}
+# One cluster-up at a time (parallel pytest sessions each call it); the lock is released on exit.
+exec 9>"$DIR/.lock"
+if ! flock -w 300 9; then die "another cluster-up has held $DIR/.lock for 300s"; fi
 PKI="$DIR/pki"
 KUBECONFIG_ADMIN="$DIR/kubeconfig"
 KUBECTL=("$BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" --request-timeout=10s)
@@ -79,7 +82,7 @@ launch() {
   {
     echo "=== $(date -u +%FT%TZ) starting $name"
   } >> "$DIR/logs/$name.log"
-  setsid "$BIN/$name" "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 &
+  setsid "$BIN/$name" "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 9>&- &
   echo $! > "$(pidfile "$name")"
   log "started $name (pid $!, port $port)"
 }
