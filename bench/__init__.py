@@ -1,0 +1,1 @@
+"""Dagwright's benchmarks: `make bench` (`python -m bench.run`); figures in bench/results/latest.json."""

@@ -1,0 +1,194 @@
+"""The benchmark's own eyes: a watch on Jobs per namespace, stamping each event on receipt.
+
+Timestamps are local receive times (`time.monotonic()`, sub-millisecond), not Kubernetes'
+`creationTimestamp` (1 s resolution). For every Job we keep when it was first seen (its ADDED
+event) and when it was first seen finished (condition Complete or SuccessCriteriaMet True;
+Failed/FailureTarget count as finished too, flagged). One daemon thread per namespace, raw JSON
+lines (no model deserialisation), reconnecting from the last resourceVersion.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+
+log = logging.getLogger("bench.jobwatch")
+
+SUCCESS = ("Complete", "SuccessCriteriaMet")
+FAILURE = ("Failed", "FailureTarget")
+WATCH_SECONDS = 240
+
+
+@dataclass
+class SeenJob:
+    """What the watch saw of one Job."""
+
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    added: float  # time.monotonic() when first seen
+    finished: float | None = None  # time.monotonic() when first seen finished
+    failed: bool = False
+    listed: bool = False  # already there when the watch started (no ADDED time)
+
+    @property
+    def run(self) -> str:
+        return self.labels.get("dagwright.io/run", "")
+
+    @property
+    def task(self) -> str:
+        return self.labels.get("dagwright.io/task", "")
+
+    @property
+    def attempt(self) -> int:
+        try:
+            return int(self.labels.get("dagwright.io/attempt", "1"))
+        except ValueError:
+            return 1
+
+
+def finished_state(job: dict[str, Any]) -> str | None:
+    """'succeeded', 'failed' or None (still going), from the Job's conditions."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("status") != "True":
+            continue
+        if condition.get("type") in SUCCESS:
+            return "succeeded"
+        if condition.get("type") in FAILURE:
+            return "failed"
+    return None
+
+
+def _lines(response: Any) -> Iterator[tuple[float, bytes]]:
+    """Each complete line of a streamed watch answer, with the time its chunk arrived."""
+    buffer = b""
+    for chunk in response.stream(65536, decode_content=True):
+        now = time.monotonic()
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield now, line
+
+
+class JobWatch:
+    """Jobs matching `selector` in the given namespaces, as seen by our own watches."""
+
+    def __init__(self, api: client.ApiClient, selector: str) -> None:
+        self.batch = client.BatchV1Api(api)
+        self.selector = selector
+        self.jobs: dict[tuple[str, str], SeenJob] = {}
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._ready: dict[str, threading.Event] = {}
+        self._responses: dict[str, Any] = {}
+
+    # ------------------------------------------------------------- control
+
+    def add_namespace(self, namespace: str, timeout: float = 30) -> None:
+        """Start watching a namespace; returns once its initial list is done."""
+        ready = self._ready[namespace] = threading.Event()
+        threading.Thread(target=self._loop, args=(namespace,), daemon=True, name=f"watch-{namespace}").start()
+        if not ready.wait(timeout):
+            raise RuntimeError(f"watch on {namespace} not ready in {timeout}s")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for response in list(self._responses.values()):
+            try:
+                response.close()
+            except Exception:  # noqa: BLE001 - closing a stream another thread reads
+                pass
+
+    # ------------------------------------------------------------- reading
+
+    def of(self, namespace: str, run: str | None = None) -> list[SeenJob]:
+        with self._cond:
+            return [j for j in self.jobs.values() if j.namespace == namespace and (run is None or j.run == run)]
+
+    def wait(self, what: str, check: Callable[[], bool], timeout: float) -> None:
+        """Block until `check()` (evaluated under the lock, on every event) holds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not check():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+                self._cond.wait(min(left, 1.0))
+
+    def count(self, namespace: str, finished: bool = False) -> int:
+        """Jobs seen in a namespace (finished ones only, if asked). Call under `wait` or alone."""
+        return sum(1 for j in self.jobs.values()
+                   if j.namespace == namespace and (not finished or j.finished is not None))
+
+    # ------------------------------------------------------------- the watch
+
+    def _loop(self, namespace: str) -> None:
+        version = None
+        while not self._stopping.is_set():
+            try:
+                if version is None:
+                    version = self._list(namespace)
+                    self._ready[namespace].set()
+                version = self._watch(namespace, version)
+            except _Gone:
+                version = None
+            except Exception as error:  # noqa: BLE001 - log, back off, go on
+                if self._stopping.is_set():
+                    return
+                log.warning("job watch %s: %s; retrying", namespace, error)
+                time.sleep(0.5)
+
+    def _list(self, namespace: str) -> str:
+        answer = self.batch.list_namespaced_job(namespace, label_selector=self.selector, _preload_content=False)
+        body = json.loads(answer.data)
+        now = time.monotonic()
+        for job in body.get("items", []):
+            self._record(now, job, listed=True)
+        return body["metadata"]["resourceVersion"]
+
+    def _watch(self, namespace: str, version: str) -> str:
+        response = self.batch.list_namespaced_job(
+            namespace, label_selector=self.selector, watch=True, resource_version=version,
+            allow_watch_bookmarks=True, timeout_seconds=WATCH_SECONDS,
+            _preload_content=False, _request_timeout=WATCH_SECONDS + 30)
+        self._responses[namespace] = response
+        try:
+            for received, line in _lines(response):
+                event = json.loads(line)
+                kind, obj = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    if obj.get("code") == 410:
+                        raise _Gone()
+                    raise RuntimeError(f"watch error: {obj.get('message')}")
+                version = (obj.get("metadata") or {}).get("resourceVersion", version)
+                if kind in ("ADDED", "MODIFIED"):
+                    self._record(received, obj)
+        finally:
+            self._responses.pop(namespace, None)
+            response.release_conn()
+        return version
+
+    def _record(self, received: float, job: dict[str, Any], listed: bool = False) -> None:
+        meta = job.get("metadata") or {}
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        state = finished_state(job)
+        with self._cond:
+            seen = self.jobs.get(key)
+            if seen is None:
+                seen = self.jobs[key] = SeenJob(key[0], key[1], dict(meta.get("labels") or {}), received,
+                                                listed=listed)
+            if state is not None and seen.finished is None:
+                seen.finished, seen.failed = received, state == "failed"
+            self._cond.notify_all()
+
+
+class _Gone(Exception):
+    """410: the resourceVersion is too old; list again."""

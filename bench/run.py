@@ -1,0 +1,192 @@
+"""`make bench`: run every scenario against one operator process, print a table, write JSON.
+
+    python -m bench.run [--only chain,diamonds,...] [--keep]
+
+Brings the local cluster up unless `KUBECONFIG` is set, installs the CRDs, creates the bench
+namespaces (`bench-<role>-<hex>`) and the operator's own identity, starts the operator, runs the
+scenarios in a fixed order, cleans up, and writes `bench/results/latest.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client.rest import ApiException
+
+import dagwright
+from bench import auditlog, scenarios
+from bench.cluster import (
+    REPO, Cluster, Identity, connect, create_namespace, delete_namespace, drop_identity, install_crds,
+    kubernetes_version, machine, operator_identity, suffix,
+)
+from bench.jobwatch import JobWatch
+from bench.operator import Operator
+from bench.report import TARGETS, percentile, table
+
+log = logging.getLogger("bench")
+
+RESULTS = REPO / "bench" / "results"
+ROLES = ("operator", "chain", "diamonds", "fanout", "raw", "unrelated", "status")
+WATCHED_BY_OPERATOR = ("chain", "diamonds", "fanout", "unrelated", "status")
+WATCHED_BY_BENCH = ("chain", "diamonds", "fanout", "raw", "status")
+SCENARIOS = ("chain", "diamonds", "fanout", "raw", "unrelated", "status")
+WRITE_SCENARIOS = ("chain", "diamonds", "fanout")  # api_writes_per_task is over these
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+    except OSError:
+        return ""
+
+
+def make_identity(cluster: Cluster, namespace: str) -> Identity | None:
+    """The operator's own ServiceAccount identity, or None when we may not create one."""
+    try:
+        return operator_identity(cluster, namespace, RESULTS / "operator.kubeconfig")
+    except ApiException as exc:
+        log.warning("cannot create the bench-operator identity (%s %s): the operator runs as you and "
+                    "API writes are not counted", exc.status, exc.reason)
+        return None
+
+
+def step(name: str, action: Callable[[], Any]) -> Any:
+    """Run one scenario, logging how long it took."""
+    log.info("%s ...", name)
+    started = time.monotonic()
+    result = action()
+    log.info("%s done in %.1fs", name, time.monotonic() - started)
+    return result
+
+
+def run_scenarios(bench: scenarios.Bench, only: set[str]) -> tuple[dict[str, Any], list[float]]:
+    """Every scenario in order; deletes each namespace once its figures are taken."""
+    out: dict[str, Any] = {}
+    dispatch: list[float] = []
+    out["idle"] = step("idle", lambda: scenarios.idle(bench))
+    if "chain" in only:
+        out["chain"], latencies = step("chain (50 tasks)", lambda: scenarios.chain(bench))
+        dispatch += latencies
+    if "diamonds" in only:
+        out["diamonds"], latencies = step("diamonds (100 x 4 tasks)", lambda: scenarios.diamonds(bench))
+        dispatch += latencies
+    for role in ("chain", "diamonds"):
+        bench.cleanup(role)
+    if "fanout" in only:
+        out["fanout"] = step("fan-out (1,000 tasks)", lambda: scenarios.fanout(bench))
+        bench.cleanup("fanout")
+    if "raw" in only:
+        out["raw"] = step("bare client (1,000 Jobs)", lambda: scenarios.raw_jobs(bench))
+        bench.cleanup("raw")
+    if "unrelated" in only:
+        out["unrelated_jobs"] = step("10,000 unrelated Jobs", lambda: scenarios.unrelated_jobs(bench))
+        step("deleting the unrelated Jobs", lambda: bench.cleanup("unrelated"))
+    if "status" in only:
+        out["status_5000"], _ = step("5,000-task run", lambda: scenarios.status_size(bench))
+        bench.cleanup("status")
+    return out, dispatch
+
+
+def count_writes(results: dict[str, Any], bench: scenarios.Bench, audit: auditlog.AuditLog | None,
+                 identity: Identity | None) -> None:
+    """Per-scenario and overall operator writes per task, from the audit log."""
+    if audit is None or identity is None:
+        return
+    writes = audit.writes(identity.username)
+    total_writes = total_tasks = 0
+    for name, window in bench.windows.items():
+        n, breakdown = auditlog.count(writes, {window.namespace}, window.since, window.until)
+        scenario = results["scenarios"][name]
+        scenario.update(api_writes=n, api_writes_per_task=round(n / window.tasks, 3), api_writes_by_kind=breakdown)
+        if name in WRITE_SCENARIOS:
+            total_writes, total_tasks = total_writes + n, total_tasks + window.tasks
+    if total_tasks:
+        results["api_writes_per_task"] = round(total_writes / total_tasks, 3)
+        results["api_writes"] = {"writes": total_writes, "tasks": total_tasks, "scenarios": list(WRITE_SCENARIOS),
+                                 "user": identity.username}
+
+
+def headline(results: dict[str, Any], dispatch: list[float]) -> None:
+    """The top-level figures from the scenarios' details."""
+    s = results["scenarios"]
+    p50, p99 = percentile(dispatch, 50), percentile(dispatch, 99)
+    results["dispatch_p50_ms"] = None if p50 is None else round(p50 * 1000, 1)
+    results["dispatch_p99_ms"] = None if p99 is None else round(p99 * 1000, 1)
+    results["dispatch_samples"] = len(dispatch)
+    results["fanout_tasks_per_s"] = (s.get("fanout") or {}).get("jobs_per_s")
+    results["raw_jobs_per_s"] = (s.get("raw") or {}).get("jobs_per_s")
+    if results["fanout_tasks_per_s"] and results["raw_jobs_per_s"]:
+        results["fanout_ratio"] = round(results["fanout_tasks_per_s"] / results["raw_jobs_per_s"], 3)
+    results["rss_mib_idle"] = s["idle"]["rss_mib"]
+    results["rss_mib_1000_active"] = (s.get("fanout") or {}).get("rss_mib_peak")
+    results["rss_mib_10k_unrelated_jobs"] = (s.get("unrelated_jobs") or {}).get("rss_mib_after")
+    results["status_bytes_5000_tasks"] = (s.get("status_5000") or {}).get("status_bytes")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
+    parser.add_argument("--output", default=str(RESULTS / "latest.json"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    only = set(args.only.split(","))
+    began = time.monotonic()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    cluster = step("cluster", connect)
+    step("CRDs", lambda: install_crds(cluster))
+    tag = suffix()
+    namespaces = {role: f"bench-{role}-{tag}" for role in ROLES}
+    results: dict[str, Any] = {
+        "dagwright_version": dagwright.__version__, "git_commit": git_commit(),
+        "kubernetes_version": kubernetes_version(cluster), "timestamp": scenarios.now().isoformat(timespec="seconds"),
+        "machine": machine(), "cluster": "local" if cluster.local else cluster.kubeconfig,
+        "namespaces": namespaces,
+    }
+    for namespace in namespaces.values():
+        create_namespace(cluster, namespace)
+    identity = make_identity(cluster, namespaces["operator"])
+    audit_path = cluster.audit_log()
+    audit = auditlog.AuditLog(audit_path) if identity and auditlog.readable(audit_path) else None
+    watch = JobWatch(cluster.api, "dagwright.io/run")
+    operator = Operator(identity.kubeconfig if identity else Path(cluster.kubeconfig),
+                        [namespaces[r] for r in WATCHED_BY_OPERATOR], RESULTS / "operator.log", cluster.env)
+    (RESULTS / "operator.log").unlink(missing_ok=True)
+    bench = scenarios.Bench(cluster, watch, operator, namespaces)
+    try:
+        for role in WATCHED_BY_BENCH:
+            watch.add_namespace(namespaces[role])
+        step("operator start", operator.start)
+        results["scenarios"], dispatch = run_scenarios(bench, only)
+        results["operator_log"] = {"warnings": operator.log_count(" WARNING "), "errors": operator.log_count(" ERROR ")}
+    finally:
+        watch.stop()
+        operator.stop()
+        for namespace in namespaces.values():
+            delete_namespace(cluster, namespace)
+        if identity:
+            drop_identity(cluster, identity)
+    count_writes(results, bench, audit, identity)
+    headline(results, dispatch)
+    results["bench_seconds"] = round(time.monotonic() - began, 1)
+    results["targets"] = {key: target for key, _, _, target, _ in TARGETS if target}
+    ordered = {k: results[k] for k in [t[0] for t in TARGETS] if k in results}
+    ordered.update({k: v for k, v in results.items() if k not in ordered})
+    Path(args.output).write_text(json.dumps(ordered, indent=2) + "\n")
+    print()
+    print(table(ordered))
+    print(f"\nmake bench took {results['bench_seconds']:.0f}s; figures in {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
