@@ -27,8 +27,8 @@ ENV PATH=/opt/dagwright/bin:$PATH \
     HOME=/tmp
 COPY --from=build /opt/dagwright /opt/dagwright
 # The same uid/gid as distroless "nonroot"; the chart's securityContext says runAsUser 65532.
-RUN groupadd --system --gid 65532 nonroot \
- && useradd --system --uid 65532 --gid 65532 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin nonroot \
+RUN groupadd --gid 65532 nonroot \
+ && useradd --uid 65532 --gid 65532 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin nonroot \
  && dagwright --help >/dev/null
 USER 65532:65532
 WORKDIR /tmp
