@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 import yaml
@@ -50,7 +50,7 @@ class Receiver:
         received = self.posts
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 received.append((self.path, json.loads(body or b"{}")))
                 self.send_response(200)
@@ -63,11 +63,11 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> Receiver:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
 
@@ -98,7 +98,7 @@ def point_notifications_at(docs: list[dict[str, Any]], base_url: str) -> dict[tu
 def kubectl_apply(docs: list[dict[str, Any]], namespace: str, env: dict[str, str]) -> None:
     text = yaml.safe_dump_all(docs, sort_keys=False)
     proc = subprocess.run(["kubectl", "apply", "-n", namespace, "-f", "-"], input=text, env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr + proc.stdout
 
 

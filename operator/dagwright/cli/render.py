@@ -88,7 +88,8 @@ def _sources(docs: Iterable[Any]) -> list[_Source]:
 
 def format_validation_error(error: ValidationError, spec: Mapping[str, Any]) -> list[str]:
     """Pydantic errors in manifest terms: `spec.tasks[2] (bronze).spark.driver.memory: …`."""
-    tasks = spec.get("tasks") if isinstance(spec.get("tasks"), list) else []
+    raw_tasks = spec.get("tasks")
+    tasks: list[Any] = raw_tasks if isinstance(raw_tasks, list) else []
     problems = []
     for item in error.errors():
         loc = list(item["loc"])
@@ -114,7 +115,8 @@ def _data_interval(spec: WorkflowSpec, logical: datetime) -> tuple[str, str] | N
 
 
 def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An RFC 3339 time; without an offset it is UTC."""
+    moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -171,7 +173,7 @@ def render_documents(docs: Iterable[Any], options: RenderOptions, now: datetime)
     return jobs
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc,unused-ignore]
     """Block scalars for multi-line strings (scripts), so the YAML reads like the source."""
 
 

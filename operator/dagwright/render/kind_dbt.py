@@ -46,14 +46,14 @@ o={"exitCode":int(sys.argv[1]),"total":len(r),"passed":n("success","pass"),"fail
 bad=[str(x.get("unique_id")) for x in r if x.get("status") in ("error","fail","runtime error")]
 f=""
 for i in bad:
-    if len(f)+len(i)>%(chars)d:
+    if len(f)+len(i)>MAX_CHARS:
         f+=",..."
         break
     f+=("," if f else "")+i
 if f:
     o["failures"]=f
 sys.stdout.write(json.dumps(o,separators=(",",":")))
-""" % {"chars": MAX_FAILURES_CHARS}
+""".replace("MAX_CHARS", str(MAX_FAILURES_CHARS))
 """Reads the results file, prints the outputs JSON (argv[1]: dbt's exit code). No `'` or `$`."""
 
 WRAPPER = f"""\

@@ -26,7 +26,7 @@ import math
 import re
 from typing import Any
 
-from dagwright.api.models import SparkMode, SparkResources, SparkTask
+from dagwright.api.models import SparkMode, SparkTask
 from dagwright.render.container import KindPod, build_container
 
 SPARK_SUBMIT = "/opt/spark/bin/spark-submit"
@@ -65,13 +65,14 @@ def pod_memory_mib(heap_mib: int, non_jvm: bool) -> int:
 
 def build_driver_resources(task: SparkTask) -> dict[str, Any] | None:
     """Requests (and a memory limit) for the task pod, from the driver settings; None if unset."""
-    driver = task.driver or SparkResources()
+    cores = task.driver.cores if task.driver else None
+    heap = task.driver.memory if task.driver else None
     requests: dict[str, str] = {}
     limits: dict[str, str] = {}
-    if driver.cores:
-        requests["cpu"] = str(driver.cores)
-    if driver.memory:
-        memory = f"{pod_memory_mib(spark_memory_mib(driver.memory), is_python_application(task))}Mi"
+    if cores:
+        requests["cpu"] = str(cores)
+    if heap:
+        memory = f"{pod_memory_mib(spark_memory_mib(heap), is_python_application(task))}Mi"
         requests["memory"] = limits["memory"] = memory
     if not requests:
         return None
