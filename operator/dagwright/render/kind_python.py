@@ -10,8 +10,8 @@ API object (ConfigMap) is involved. `{{ … }}` templates inside such a script s
 placeholder becomes an env var (`DAGWRIGHT_SCRIPT_VAR_<n>: "{{ params.date }}"`, rendered with
 the rest of the pod) that the bootstrap substitutes back into the text before running it.
 
-An encoded script may take at most `MAX_ENCODED_SCRIPT` bytes; bigger code belongs in the image
-(`module:`). A Job object, like any Kubernetes object, must stay under about 1.5 MiB.
+An encoded script may take at most `MAX_ENCODED_SCRIPT` bytes (one env var must stay under
+Linux's 128 KiB); bigger code belongs in the image (`module:`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from dagwright.render.templating import placeholders
 INLINE_SCRIPT_LIMIT = 8 * 1024
 """Scripts up to this many bytes (UTF-8) go inline into the command."""
 
-MAX_ENCODED_SCRIPT = 512 * 1024
-"""Largest gzip + base64 payload of a script; beyond it rendering fails with a clear message."""
+MAX_ENCODED_SCRIPT = 96 * 1024
+"""Largest gzip + base64 payload of a script (a few hundred KiB of source); beyond it rendering
+fails with a clear message. Linux refuses to start a process with one env var (or argument)
+over 128 KiB, and the Workflow and the Job must stay under about 1.5 MiB."""
 
 SCRIPT_ENV = "DAGWRIGHT_SCRIPT_GZ"
 SCRIPT_VAR_ENV = "DAGWRIGHT_SCRIPT_VAR_"

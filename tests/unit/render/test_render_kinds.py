@@ -126,6 +126,17 @@ def test_the_bootstrap_runs_the_script_as_main_with_its_args_and_template_values
     assert out == "2026-11-24 daily-1 ['a', 'b'] __main__\n"
 
 
+def test_a_script_near_the_largest_payload_still_starts():
+    blob = base64.b64encode(os.urandom(70 * 1024)).decode()
+    script = f"import sys\nblob = '{blob}'\nprint(len(blob), sys.argv[1:])\n"
+    container = main(render("python", {"image": "p", "script": script, "args": ["x"]}))
+    variables = {k: v for k, v in env(container).items() if isinstance(v, str)}
+    assert 0.6 * MAX_ENCODED_SCRIPT < len(variables["DAGWRIGHT_SCRIPT_GZ"]) <= MAX_ENCODED_SCRIPT
+    out = subprocess.run([sys.executable, *container["command"][1:], *container["args"]], env={**os.environ, **variables},
+                         capture_output=True, text=True, check=True).stdout
+    assert out == f"{len(blob)} ['x']\n"
+
+
 def test_a_script_at_the_limit_stays_inline():
     script = "#" * (INLINE_SCRIPT_LIMIT - 1) + "\n"
     assert main(render("python", {"image": "p", "script": script}))["command"][2] == script
