@@ -366,14 +366,24 @@ def _task_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Tr
             grouped.setdefault(reason, []).append(label)
             continue
         single.append(Transition(reason=reason, message=_task_message(name, task), type=kind, task=name))
-    for reason, names in grouped.items():
+    messages = {reason: _listing(reason, names) for reason, names in grouped.items()}
+    host = next((r for r in ("TaskSucceeded", "TaskSkipped", "TaskCancelled") if r in messages), None)
+    if host is not None and "TaskStarted" in messages:
+        # One Event per pass for routine progress: "succeeded: a; started: b" (API economy).
+        messages[host] += "; " + messages.pop("TaskStarted")
+        grouped[host] = grouped[host] + grouped.pop("TaskStarted")
+    for reason, message in messages.items():
         kind = _TASK_REASONS[_phase_of(reason)][1]
-        shown = ", ".join(names[:GROUPED_EVENT_NAMES])
-        more = f" and {len(names) - GROUPED_EVENT_NAMES} more" if len(names) > GROUPED_EVENT_NAMES else ""
-        verb = reason.removeprefix("Task").lower()
+        names = grouped[reason]
         task = names[0] if len(names) == 1 else None
-        single.insert(0, Transition(reason=reason, message=f"{verb}: {shown}{more}", type=kind, task=task))
+        single.insert(0, Transition(reason=reason, message=message, type=kind, task=task))
     return single
+
+
+def _listing(reason: str, names: list[str]) -> str:
+    shown = ", ".join(names[:GROUPED_EVENT_NAMES])
+    more = f" and {len(names) - GROUPED_EVENT_NAMES} more" if len(names) > GROUPED_EVENT_NAMES else ""
+    return f"{reason.removeprefix('Task').lower()}: {shown}{more}"
 
 
 def _phase_of(reason: str) -> TaskPhase:

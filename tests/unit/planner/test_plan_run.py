@@ -243,3 +243,11 @@ def test_many_tasks_starting_in_one_pass_share_one_event():
     started = [t for t in plan.transitions if t.reason == "TaskStarted"]
     assert len(started) == 1
     assert "and 15 more" in started[0].message
+
+
+def test_a_pass_where_one_task_succeeds_and_the_next_starts_posts_one_event():
+    world = World(spec_of(CHAIN))
+    world.step()
+    world.tick()
+    plan = world.step()
+    assert [(t.reason, t.message) for t in plan.transitions] == [("TaskSucceeded", "succeeded: a; started: b")]
