@@ -22,10 +22,16 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 IMAGE_PYTHON = "3.12"
-TARGET = {"python_version": IMAGE_PYTHON, "python_full_version": f"{IMAGE_PYTHON}.0",
-          "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
-          "platform_machine": "x86_64", "implementation_name": "cpython",
-          "platform_python_implementation": "CPython"}
+TARGET = {
+    "python_version": IMAGE_PYTHON,
+    "python_full_version": f"{IMAGE_PYTHON}.0",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+}
 
 
 def applies(requirement: Requirement, extras: set[str]) -> bool:
@@ -47,7 +53,9 @@ def closure(roots: list[str]) -> dict[str, str]:
         try:
             dist = distribution(requirement.name)
         except PackageNotFoundError:
-            raise SystemExit(f"lock-requirements: {requirement.name} is needed but not installed in this venv") from None
+            raise SystemExit(
+                f"lock-requirements: {requirement.name} is needed but not installed in this venv"
+            ) from None
         pinned[canonicalize_name(dist.metadata["Name"])] = dist.version
         for text in dist.requires or []:
             child = Requirement(text)

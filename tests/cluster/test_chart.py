@@ -41,8 +41,12 @@ OPERATOR_SA = "dagwright"  # fullname of release "dagwright"
 FORBIDDEN_MARKERS = ("403", "Forbidden", "forbidden", "Not enough permissions")
 
 
-def sh(cmd: list[str], env: dict[str, str], timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def sh(
+    cmd: list[str], env: dict[str, str], timeout: float = 180, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        cmd, env=env, check=False, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
     if check and proc.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False)
     return proc
@@ -51,16 +55,31 @@ def sh(cmd: list[str], env: dict[str, str], timeout: float = 180, check: bool = 
 @contextmanager
 def installed(namespace: str, env: dict[str, str], *sets: str) -> Iterator[str]:
     """The chart installed into `namespace` (release `dagwright`), uninstalled afterwards."""
-    args = ["helm", "install", RELEASE, str(CHART), "--namespace", namespace, "--skip-crds",
-            "--set", "image.repository=example.invalid/dagwright", "--set", "image.tag=test"]
+    args = [
+        "helm",
+        "install",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        namespace,
+        "--skip-crds",
+        "--set",
+        "image.repository=example.invalid/dagwright",
+        "--set",
+        "image.tag=test",
+    ]
     for value in sets:
         args += ["--set", value]
     sh([*args, "--wait", "--timeout", "120s"], env, timeout=180)
     try:
         yield RELEASE
     finally:
-        sh(["helm", "uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "60s"],
-           env, timeout=90, check=False)
+        sh(
+            ["helm", "uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "60s"],
+            env,
+            timeout=90,
+            check=False,
+        )
 
 
 @pytest.fixture
@@ -75,8 +94,20 @@ def kubectl_json(env: dict[str, str], *args: str) -> dict[str, Any]:
 
 
 def can_i(env: dict[str, str], namespace: str, sa: str, *what: str) -> bool:
-    proc = sh(["kubectl", "auth", "can-i", *what, "--namespace", namespace,
-               "--as", f"system:serviceaccount:{namespace}:{sa}"], env, check=False)
+    proc = sh(
+        [
+            "kubectl",
+            "auth",
+            "can-i",
+            *what,
+            "--namespace",
+            namespace,
+            "--as",
+            f"system:serviceaccount:{namespace}:{sa}",
+        ],
+        env,
+        check=False,
+    )
     return proc.stdout.strip() == "yes"
 
 
@@ -88,9 +119,16 @@ def service_account_kubeconfig(env: dict[str, str], namespace: str, sa: str, pat
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "cluster", "cluster": {k: v for k, v in cluster.items()
-                                                     if k in ("server", "certificate-authority-data",
-                                                              "insecure-skip-tls-verify", "tls-server-name")}}],
+        "clusters": [
+            {
+                "name": "cluster",
+                "cluster": {
+                    k: v
+                    for k, v in cluster.items()
+                    if k in ("server", "certificate-authority-data", "insecure-skip-tls-verify", "tls-server-name")
+                },
+            }
+        ],
         "users": [{"name": sa, "user": {"token": token}}],
         "contexts": [{"name": sa, "context": {"cluster": "cluster", "user": sa, "namespace": namespace}}],
         "current-context": sa,
@@ -111,20 +149,40 @@ def test_the_chart_installs_a_namespaced_operator_with_task_service_accounts(rel
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert deployment["status"].get("readyReplicas") == 1  # a kwok-simulated pod, Running
 
-    accounts = {sa["metadata"]["name"]: sa for sa in kubectl_json(kube_env, "get", "serviceaccounts", "-n", namespace)["items"]}
+    accounts = {
+        sa["metadata"]["name"]: sa for sa in kubectl_json(kube_env, "get", "serviceaccounts", "-n", namespace)["items"]
+    }
     assert {OPERATOR_SA, "dagwright-task", "dagwright-spark"} <= set(accounts)
     assert accounts["dagwright-task"]["automountServiceAccountToken"] is False
 
     roles = {r["metadata"]["name"] for r in kubectl_json(kube_env, "get", "roles", "-n", namespace)["items"]}
     assert {OPERATOR_SA, "dagwright-spark"} <= roles
-    bindings = {b["metadata"]["name"]: b for b in kubectl_json(kube_env, "get", "rolebindings", "-n", namespace)["items"]}
+    bindings = {
+        b["metadata"]["name"]: b for b in kubectl_json(kube_env, "get", "rolebindings", "-n", namespace)["items"]
+    }
     assert not any(s["name"] == "dagwright-task" for b in bindings.values() for s in b.get("subjects") or [])
 
     # Cluster-wide, the operator may only list and watch CRDs and Namespaces.
-    for verb, resource in [("list", "workflowruns.dagwright.io"), ("create", "jobs.batch"), ("get", "secrets"),
-                           ("list", "pods")]:
-        proc = sh(["kubectl", "auth", "can-i", verb, resource, "--all-namespaces",
-                   "--as", f"system:serviceaccount:{namespace}:{OPERATOR_SA}"], kube_env, check=False)
+    for verb, resource in [
+        ("list", "workflowruns.dagwright.io"),
+        ("create", "jobs.batch"),
+        ("get", "secrets"),
+        ("list", "pods"),
+    ]:
+        proc = sh(
+            [
+                "kubectl",
+                "auth",
+                "can-i",
+                verb,
+                resource,
+                "--all-namespaces",
+                "--as",
+                f"system:serviceaccount:{namespace}:{OPERATOR_SA}",
+            ],
+            kube_env,
+            check=False,
+        )
         assert proc.stdout.strip() == "no", (verb, resource)
     assert can_i(kube_env, namespace, OPERATOR_SA, "watch", "customresourcedefinitions.apiextensions.k8s.io")
     assert not can_i(kube_env, namespace, OPERATOR_SA, "delete", "jobs.batch")
@@ -132,8 +190,13 @@ def test_the_chart_installs_a_namespaced_operator_with_task_service_accounts(rel
     assert not can_i(kube_env, namespace, OPERATOR_SA, "list", "secrets")
 
     # The default task identity has no rights at all; the Spark one may manage executor pods.
-    for verb, resource in [("list", "pods"), ("get", "pods"), ("create", "jobs.batch"), ("get", "secrets"),
-                           ("list", "workflowruns.dagwright.io")]:
+    for verb, resource in [
+        ("list", "pods"),
+        ("get", "pods"),
+        ("create", "jobs.batch"),
+        ("get", "secrets"),
+        ("list", "workflowruns.dagwright.io"),
+    ]:
         assert not can_i(kube_env, namespace, "dagwright-task", verb, resource), (verb, resource)
     assert can_i(kube_env, namespace, "dagwright-spark", "create", "pods")
     assert can_i(kube_env, namespace, "dagwright-spark", "delete", "configmaps")
@@ -143,8 +206,9 @@ def test_the_chart_installs_a_namespaced_operator_with_task_service_accounts(rel
 def test_a_cluster_wide_install_grants_the_table_in_every_namespace_and_no_more(namespace, kube_env, crds):
     """The default values (watch everything): a ClusterRole; still no delete of Jobs, no secret lists."""
     with installed(namespace, kube_env):
-        args = kubectl_json(kube_env, "get", "deployment", OPERATOR_SA, "-n", namespace)[
-            "spec"]["template"]["spec"]["containers"][0]["args"]
+        args = kubectl_json(kube_env, "get", "deployment", OPERATOR_SA, "-n", namespace)["spec"]["template"]["spec"][
+            "containers"
+        ][0]["args"]
         assert args[:2] == ["operator", "--all-namespaces"]
         who = f"system:serviceaccount:{namespace}:{OPERATOR_SA}"
 
@@ -152,15 +216,31 @@ def test_a_cluster_wide_install_grants_the_table_in_every_namespace_and_no_more(
             proc = sh(["kubectl", "auth", "can-i", *what, "--as", who], kube_env, check=False)
             return proc.stdout.strip() == "yes"
 
-        for verb, resource in [("list", "workflowruns.dagwright.io"), ("watch", "workflows.dagwright.io"),
-                               ("watch", "jobs.batch"), ("list", "pods"), ("create", "events")]:
+        for verb, resource in [
+            ("list", "workflowruns.dagwright.io"),
+            ("watch", "workflows.dagwright.io"),
+            ("watch", "jobs.batch"),
+            ("list", "pods"),
+            ("create", "events"),
+        ]:
             assert cluster_can(verb, resource, "--all-namespaces"), (verb, resource)
-        for what in [("create", "jobs.batch"), ("get", "secrets"), ("delete", "workflowruns.dagwright.io"),
-                     ("patch", "workflowruns.dagwright.io", "--subresource=status")]:
+        for what in [
+            ("create", "jobs.batch"),
+            ("get", "secrets"),
+            ("delete", "workflowruns.dagwright.io"),
+            ("patch", "workflowruns.dagwright.io", "--subresource=status"),
+        ]:
             assert cluster_can(*what, "--namespace", "default"), what
-        for verb, resource in [("delete", "jobs.batch"), ("list", "secrets"), ("create", "pods"), ("get", "pods"),
-                               ("list", "namespaces"), ("update", "workflowruns.dagwright.io"),
-                               ("delete", "workflows.dagwright.io"), ("create", "configmaps")]:
+        for verb, resource in [
+            ("delete", "jobs.batch"),
+            ("list", "secrets"),
+            ("create", "pods"),
+            ("get", "pods"),
+            ("list", "namespaces"),
+            ("update", "workflowruns.dagwright.io"),
+            ("delete", "workflows.dagwright.io"),
+            ("create", "configmaps"),
+        ]:
             assert not cluster_can(verb, resource, "--namespace", "default"), (verb, resource)
         assert cluster_can("watch", "customresourcedefinitions.apiextensions.k8s.io")
         assert not cluster_can("get", "customresourcedefinitions.apiextensions.k8s.io")
@@ -169,8 +249,9 @@ def test_a_cluster_wide_install_grants_the_table_in_every_namespace_and_no_more(
     assert f"clusterrole.rbac.authorization.k8s.io/{namespace}-dagwright" not in cluster_roles.split()
 
 
-def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(release, namespace, kube_env, kube_api, crds,
-                                                                        tmp_path, request):
+def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(
+    release, namespace, kube_env, kube_api, crds, tmp_path, request
+):
     sa_kubeconfig = service_account_kubeconfig(kube_env, namespace, OPERATOR_SA, tmp_path / "operator-sa.kubeconfig")
     env = operator_env(kube_env)
     env["KUBECONFIG"] = str(sa_kubeconfig)  # kopf logs in from KUBECONFIG; Dagwright's client from --kubeconfig
@@ -200,7 +281,7 @@ class Receiver:
         posts = self.posts
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(200)
                 self.end_headers()
@@ -217,14 +298,24 @@ def _a_run_with_a_retried_task_succeeds(kube: Kube) -> None:
     """Jobs create/list/watch/get, pods list (the exit code of attempt 1), Events, run status,
     and the notification URL read from a Secret."""
     receiver = Receiver()
-    kube.core.create_namespaced_secret(kube.ns, client.V1Secret(
-        metadata=client.V1ObjectMeta(name="hook"), string_data={"url": receiver.url}))
-    spec = {"tasks": [
-        task("extract"),
-        task("transform", ["extract"], annotations={"sim.dagwright.io/fail-first-attempt": "true"},
-             retries={"limit": 1, "backoffSeconds": 1}),
-        task("load", ["transform"]),
-    ], "notifications": [{"on": ["Succeeded"], "webhook": {"urlFrom": {"secretKeyRef": {"name": "hook", "key": "url"}}}}]}
+    kube.core.create_namespaced_secret(
+        kube.ns, client.V1Secret(metadata=client.V1ObjectMeta(name="hook"), string_data={"url": receiver.url})
+    )
+    spec = {
+        "tasks": [
+            task("extract"),
+            task(
+                "transform",
+                ["extract"],
+                annotations={"sim.dagwright.io/fail-first-attempt": "true"},
+                retries={"limit": 1, "backoffSeconds": 1},
+            ),
+            task("load", ["transform"]),
+        ],
+        "notifications": [
+            {"on": ["Succeeded"], "webhook": {"urlFrom": {"secretKeyRef": {"name": "hook", "key": "url"}}}}
+        ],
+    }
     try:
         kube.create_run("rbac", spec=spec)
         kube.wait_for("the notification", lambda: receiver.posts, timeout=90)
@@ -243,29 +334,58 @@ def _a_run_with_a_retried_task_succeeds(kube: Kube) -> None:
 
 def _a_scheduled_workflow_catches_up_and_keeps_its_history_limit(kube: Kube) -> None:
     """Workflows get/list/watch + status patch; runs created and garbage-collected by the operator."""
-    kube.apply_workflow("nightly", {"schedule": "* * * * *", "catchup": True, "successfulRunsHistoryLimit": 1,
-                                    "tasks": [task("only")]})
+    kube.apply_workflow(
+        "nightly", {"schedule": "* * * * *", "catchup": True, "successfulRunsHistoryLimit": 1, "tasks": [task("only")]}
+    )
     last = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
     kube.custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, kube.ns, "workflows", "nightly",
-        {"status": {"lastScheduleTime": last.strftime("%Y-%m-%dT%H:%M:%SZ")}})
+        GROUP,
+        VERSION,
+        kube.ns,
+        "workflows",
+        "nightly",
+        {"status": {"lastScheduleTime": last.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+    )
 
     def runs() -> list[dict[str, Any]]:
         items = kube.custom.list_namespaced_custom_object(GROUP, VERSION, kube.ns, "workflowruns")["items"]
         return [r for r in items if r["spec"].get("workflowRef", {}).get("name") == "nightly"]
 
-    kept = kube.wait_for("one finished run kept", lambda: (r := runs()) and len(r) == 1
-                         and (r[0].get("status") or {}).get("phase") == "Succeeded" and r, timeout=90)
+    kept = kube.wait_for(
+        "one finished run kept",
+        lambda: (r := runs()) and len(r) == 1 and (r[0].get("status") or {}).get("phase") == "Succeeded" and r,
+        timeout=90,
+    )
     # Events outlive the runs they are about: more succeeded runs than are left means the
     # operator deleted the older ones.
-    succeeded = kube.wait_for("runs that succeeded", lambda: (names := {
-        e.involved_object.name for e in kube.core.list_namespaced_event(kube.ns).items
-        if e.involved_object.kind == "WorkflowRun" and e.reason == "RunSucceeded"
-        and e.involved_object.name.startswith("nightly")}) and len(names) >= 2 and names)
+    succeeded = kube.wait_for(
+        "runs that succeeded",
+        lambda: (
+            (
+                names := {
+                    e.involved_object.name
+                    for e in kube.core.list_namespaced_event(kube.ns).items
+                    if e.involved_object.kind == "WorkflowRun"
+                    and e.reason == "RunSucceeded"
+                    and e.involved_object.name.startswith("nightly")
+                }
+            )
+            and len(names) >= 2
+            and names
+        ),
+    )
     assert kept[0]["metadata"]["name"] in succeeded
     assert kept[0]["metadata"]["ownerReferences"][0]["kind"] == "Workflow"
-    workflow = kube.wait_for("workflow status", lambda: (w := kube.custom.get_namespaced_custom_object(
-        GROUP, VERSION, kube.ns, "workflows", "nightly")).get("status", {}).get("lastRunPhase") == "Succeeded" and w)
+    workflow = kube.wait_for(
+        "workflow status",
+        lambda: (
+            (w := kube.custom.get_namespaced_custom_object(GROUP, VERSION, kube.ns, "workflows", "nightly"))
+            .get("status", {})
+            .get("lastRunPhase")
+            == "Succeeded"
+            and w
+        ),
+    )
     assert workflow["status"]["lastRun"] == kept[0]["metadata"]["name"]
 
 

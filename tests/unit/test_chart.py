@@ -53,9 +53,11 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
 # kopf: list + watch of the served resources; patch of them (it removes finalizers it no longer
 # needs, and writes its annotations when change handlers exist); Events it posts itself.
 KOPF_NEEDS: tuple[Need, ...] = (
-    ("dagwright.io", "workflows", "list"), ("dagwright.io", "workflows", "watch"),
+    ("dagwright.io", "workflows", "list"),
+    ("dagwright.io", "workflows", "watch"),
     ("dagwright.io", "workflows", "patch"),
-    ("dagwright.io", "workflowruns", "list"), ("dagwright.io", "workflowruns", "watch"),
+    ("dagwright.io", "workflowruns", "list"),
+    ("dagwright.io", "workflowruns", "watch"),
     ("dagwright.io", "workflowruns", "patch"),
     ("", "events", "create"),
 )
@@ -87,19 +89,27 @@ SPARK_RULES = {
 
 # ----------------------------------------------------------------------------- helpers
 
+
 def helm_binary() -> str:
     local = REPO / ".cache" / "bin" / "helm"
     found = str(local) if local.exists() else shutil.which("helm")
     if not found:
-        pytest.fail("helm not found in .cache/bin or on PATH: run `make tools` (hack/build-tools.sh) "
-                    "or `make test`, which builds it", pytrace=False)
+        pytest.fail(
+            "helm not found in .cache/bin or on PATH: run `make tools` (hack/build-tools.sh) "
+            "or `make test`, which builds it",
+            pytrace=False,
+        )
     return found
 
 
 def helm(*args: str) -> str:
-    proc = subprocess.run([helm_binary(), *args], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [helm_binary(), *args], check=False, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
     if proc.returncode != 0:
-        pytest.fail(f"helm {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+        pytest.fail(
+            f"helm {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False
+        )
     return proc.stdout
 
 
@@ -117,8 +127,12 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def one(docs: list[dict[str, Any]], kind: str, name: str | None = None, namespace: str | None = None) -> dict[str, Any]:
-    found = [d for d in of_kind(docs, kind) if (name is None or d["metadata"]["name"] == name)
-             and (namespace is None or d["metadata"].get("namespace") == namespace)]
+    found = [
+        d
+        for d in of_kind(docs, kind)
+        if (name is None or d["metadata"]["name"] == name)
+        and (namespace is None or d["metadata"].get("namespace") == namespace)
+    ]
     assert len(found) == 1, f"{len(found)} {kind} named {name} in {namespace}"
     return found[0]
 
@@ -160,12 +174,14 @@ def namespaced() -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- the table
 
+
 def test_every_api_function_in_kube_resources_is_classified_in_the_rbac_table():
     tree = ast.parse(RESOURCES.read_text())
     functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
     assert functions == set(API_CALLS), (
         f"kube/resources.py functions not in API_CALLS: {sorted(functions - set(API_CALLS))}; "
-        f"stale entries: {sorted(set(API_CALLS) - functions)} - classify them and update the chart's rules")
+        f"stale entries: {sorted(set(API_CALLS) - functions)} - classify them and update the chart's rules"
+    )
 
 
 def test_the_operator_calls_no_function_marked_cli_only():
@@ -191,6 +207,7 @@ def test_the_table_is_the_union_of_api_calls_and_kopf_needs():
 
 # ----------------------------------------------------------------------------- lint, render
 
+
 def test_helm_lint_passes_strict_for_default_and_namespaced_and_all_options():
     helm("lint", "--strict", str(CHART))
     helm("lint", "--strict", str(CHART), "--set", "watchNamespaces={a,b}")
@@ -201,7 +218,11 @@ def test_default_install_grants_the_table_cluster_wide_and_nothing_namespaced(de
     role = one(default, "ClusterRole", f"{NS}-dagwright")
     assert rule_table(role["rules"]) == OPERATOR_RULES
     binding = one(default, "ClusterRoleBinding", f"{NS}-dagwright")
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{NS}-dagwright"}
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": f"{NS}-dagwright",
+    }
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "dagwright", "namespace": NS}]
     assert [r["metadata"]["name"] for r in of_kind(default, "Role")] == ["dagwright-spark"]
 
@@ -235,12 +256,39 @@ def test_no_rule_uses_wildcards_or_escalation_verbs():
                 assert not {"roles", "clusterroles", "rolebindings", "clusterrolebindings"} & set(rule["resources"])
 
 
-@pytest.mark.parametrize("sets, expected", [
-    ((), ["operator", "--all-namespaces", "--json-logs", "--liveness-endpoint", "http://0.0.0.0:8080/healthz",
-          "--metrics-port", "9090"]),
-    (("watchNamespaces={a,b}",), ["operator", "--namespace", "a", "--namespace", "b", "--json-logs",
-                                  "--liveness-endpoint", "http://0.0.0.0:8080/healthz", "--metrics-port", "9090"]),
-], ids=["all namespaces by default", "a --namespace per watched namespace"])
+@pytest.mark.parametrize(
+    "sets, expected",
+    [
+        (
+            (),
+            [
+                "operator",
+                "--all-namespaces",
+                "--json-logs",
+                "--liveness-endpoint",
+                "http://0.0.0.0:8080/healthz",
+                "--metrics-port",
+                "9090",
+            ],
+        ),
+        (
+            ("watchNamespaces={a,b}",),
+            [
+                "operator",
+                "--namespace",
+                "a",
+                "--namespace",
+                "b",
+                "--json-logs",
+                "--liveness-endpoint",
+                "http://0.0.0.0:8080/healthz",
+                "--metrics-port",
+                "9090",
+            ],
+        ),
+    ],
+    ids=["all namespaces by default", "a --namespace per watched namespace"],
+)
 def test_the_operator_command(sets, expected):
     docs = render(*sets)
     assert container(docs)["args"] == expected
@@ -255,7 +303,9 @@ def test_the_deployment_is_one_replica_recreated_with_a_liveness_probe_and_resou
     assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert {p["name"]: p["containerPort"] for p in main["ports"]} == {"health": 8080, "metrics": 9090, "webhook": 9443}
     assert set(main["resources"]) == {"requests", "limits"}
-    assert {"cpu", "memory"} <= set(main["resources"]["requests"]) and {"cpu", "memory"} <= set(main["resources"]["limits"])
+    assert {"cpu", "memory"} <= set(main["resources"]["requests"]) and {"cpu", "memory"} <= set(
+        main["resources"]["limits"]
+    )
     assert main["image"] == "ghcr.io/dagwright/dagwright:0.1.0"
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "dagwright"
 
@@ -280,7 +330,9 @@ def test_the_service_selects_the_operator_pod_with_metrics_and_webhook_ports(def
     pod_labels = one(default, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert {(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]} == {
-        ("metrics", 9090, "metrics"), ("webhook", 9443, "webhook")}
+        ("metrics", 9090, "metrics"),
+        ("webhook", 9443, "webhook"),
+    }
 
 
 def test_the_service_monitor_is_optional_and_scrapes_the_metrics_port(default):
@@ -301,24 +353,35 @@ def test_the_admission_webhook_adds_its_flags_and_only_its_own_configuration_rig
     rules = one(docs, "ClusterRole", f"{NS}-dagwright-cluster")["rules"]
     webhook_rules = [r for r in rules if r["apiGroups"] == ["admissionregistration.k8s.io"]]
     assert webhook_rules == [
-        {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"],
-         "verbs": ["create"]},
-        {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"],
-         "resourceNames": ["validate.dagwright.io"], "verbs": ["patch"]},
+        {
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["validatingwebhookconfigurations"],
+            "verbs": ["create"],
+        },
+        {
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["validatingwebhookconfigurations"],
+            "resourceNames": ["validate.dagwright.io"],
+            "verbs": ["patch"],
+        },
     ]
     unmanaged = render("webhook.enabled=true", "webhook.managed=false")
     assert "--webhook-unmanaged" in container(unmanaged)["args"]
-    assert rule_table(one(unmanaged, "ClusterRole", f"{NS}-dagwright-cluster")["rules"]) == needs_table(KOPF_CLUSTER_NEEDS)
+    assert rule_table(one(unmanaged, "ClusterRole", f"{NS}-dagwright-cluster")["rules"]) == needs_table(
+        KOPF_CLUSTER_NEEDS
+    )
 
 
 # ----------------------------------------------------------------------------- task identities
+
 
 def test_the_task_service_account_has_no_token_and_no_rights(namespaced):
     for ns in ("a", "b"):
         account = one(namespaced, "ServiceAccount", "dagwright-task", ns)
         assert account["automountServiceAccountToken"] is False
-    bound = [s for b in of_kind(namespaced, "RoleBinding") + of_kind(namespaced, "ClusterRoleBinding")
-             for s in b["subjects"]]
+    bound = [
+        s for b in of_kind(namespaced, "RoleBinding") + of_kind(namespaced, "ClusterRoleBinding") for s in b["subjects"]
+    ]
     assert not [s for s in bound if s["name"] == "dagwright-task"]
 
 
@@ -332,24 +395,74 @@ def test_the_spark_service_account_may_manage_executors_in_each_watched_namespac
 
 def test_task_service_accounts_go_to_the_release_namespace_when_watching_all(default):
     assert {(a["metadata"]["name"], a["metadata"]["namespace"]) for a in of_kind(default, "ServiceAccount")} == {
-        ("dagwright", NS), ("dagwright-task", NS), ("dagwright-spark", NS)}
+        ("dagwright", NS),
+        ("dagwright-task", NS),
+        ("dagwright-spark", NS),
+    }
     docs = render("taskServiceAccounts.namespaces={x,y}", "taskServiceAccounts.spark.create=false")
     assert {(a["metadata"]["name"], a["metadata"]["namespace"]) for a in of_kind(docs, "ServiceAccount")} == {
-        ("dagwright", NS), ("dagwright-task", "x"), ("dagwright-task", "y")}
+        ("dagwright", NS),
+        ("dagwright-task", "x"),
+        ("dagwright-task", "y"),
+    }
 
 
 # ----------------------------------------------------------------------------- CRDs
+
 
 def test_the_charts_crds_are_identical_to_crds():
     committed = {p.name: p.read_bytes() for p in (REPO / "crds").glob("*.yaml")}
     in_chart = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
     stale = sorted(name for name in committed.keys() | in_chart.keys() if committed.get(name) != in_chart.get(name))
-    assert not stale, (f"charts/dagwright/crds/ differs from crds/ in {stale}: "
-                       "run `cp crds/*.yaml charts/dagwright/crds/` after `make crds`")
+    assert not stale, (
+        f"charts/dagwright/crds/ differs from crds/ in {stale}: "
+        "run `cp crds/*.yaml charts/dagwright/crds/` after `make crds`"
+    )
 
 
 def test_helm_installs_both_crds_and_templates_never_contain_them():
     docs = render(include_crds=True)
     assert sorted(d["metadata"]["name"] for d in of_kind(docs, "CustomResourceDefinition")) == [
-        "workflowruns.dagwright.io", "workflows.dagwright.io"]
+        "workflowruns.dagwright.io",
+        "workflows.dagwright.io",
+    ]
     assert not of_kind(render(), "CustomResourceDefinition")
+
+
+# ----------------------------------------------------------------------------- the image
+
+
+def test_the_lock_pins_every_runtime_dependency_within_pyproject():
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"requirements.lock: {line!r} is not pinned with =="
+            pins[canonicalize_name(name)] = version
+    for text in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, (
+            f"{name} is a runtime dependency but not in requirements.lock: run hack/lock-requirements.py"
+        )
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]}, outside pyproject's {requirement.specifier}"
+        )
+    assert not {"pytest", "hypothesis", "lupa"} & set(pins)
+
+
+def test_the_dockerfile_runs_dagwright_as_the_charts_non_root_user(default):
+    text = (REPO / "Dockerfile").read_text()
+    assert "ARG PYTHON_IMAGE=python:3.12-slim" in text and "FROM ${PYTHON_IMAGE}" in text
+    assert re.search(r"pip install --only-binary=:all: --no-deps -r requirements.lock", text)
+    assert re.findall(r"^USER (\S+)$", text, flags=re.MULTILINE) == ["65532:65532"]
+    assert 'ENTRYPOINT ["dagwright"]' in text
+    assert 'CMD ["operator", "--all-namespaces"]' in text
+    assert container(default)["securityContext"]["runAsUser"] == 65532
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    assert ignored[ignored.index("*") + 1 :] and "!operator/" in ignored and "!requirements.lock" in ignored
