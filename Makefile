@@ -23,8 +23,9 @@ cluster-up: deps tools ## start the local control plane (idempotent); kubeconfig
 cluster-down:     ## stop exactly what cluster-up started and remove its state
 	hack/cluster-down.sh
 
-crds: venv        ## regenerate crds/*.yaml from the pydantic models
+crds: venv        ## regenerate crds/*.yaml from the pydantic models (and the chart's copies)
 	$(PY) -m dagwright.api.crdgen crds
+	cp crds/*.yaml charts/dagwright/crds/
 
 unit-test: venv
 	$(PY) -m pytest -q tests/unit
