@@ -416,7 +416,7 @@ def test_the_charts_crds_are_identical_to_crds():
     stale = sorted(name for name in committed.keys() | in_chart.keys() if committed.get(name) != in_chart.get(name))
     assert not stale, (
         f"charts/dagwright/crds/ differs from crds/ in {stale}: "
-        "run `cp crds/*.yaml charts/dagwright/crds/` after `make crds`"
+        "run `make crds` (it refreshes both) or `cp crds/*.yaml charts/dagwright/crds/`"
     )
 
 
