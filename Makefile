@@ -27,7 +27,7 @@ crds: venv        ## regenerate crds/*.yaml from the pydantic models (and the ch
 	$(PY) -m dagwright.api.crdgen crds
 	cp crds/*.yaml charts/dagwright/crds/
 
-unit-test: venv
+unit-test: venv tools
 	$(PY) -m pytest -q tests/unit
 
 cluster-test: deps venv tools ## cluster tests only (tests/ minus tests/unit), local control plane unless KUBECONFIG is given

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from dagwright.cli.commands import add_user_commands
@@ -21,6 +22,8 @@ def _operator(args: argparse.Namespace) -> int:
 
     operator_module.CONFIG.namespaces = None if args.all_namespaces else (args.namespace or None)
     operator_module.CONFIG.kubeconfig = args.kubeconfig
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig  # kopf logs in from KUBECONFIG too
     if args.webhook:
         from dagwright.controller import admission
 
@@ -78,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command != "operator":  # the operator's logging is kopf's (plain or JSON)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return int(args.func(args) or 0)
 
 

@@ -60,6 +60,8 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
     settings.watching.server_timeout = 270
     settings.networking.request_timeout = 60
+    if CONFIG.namespaces is not None:
+        settings.scanning.disabled = True  # fixed namespaces: no cluster-wide discovery rights needed
     if admission.WEBHOOK.enabled:
         admission.configure(settings)
     loop = asyncio.get_running_loop()

@@ -60,6 +60,7 @@ WORKFLOWS = "workflows"
 ANNOTATION_INTERVAL_START = "dagwright.io/data-interval-start"
 ANNOTATION_INTERVAL_END = "dagwright.io/data-interval-end"
 TRANSIENT_RETRY_SECONDS = 2.0
+PARSED_CACHE_SIZE = 10_000
 
 
 class InvalidRun(Exception):
@@ -104,6 +105,7 @@ class RunReconciler:
         self.on_finished: list[Callable[[dict[str, Any]], None]] = []
         self._pod_checked: set[str] = set()
         self._notifying: set[str] = set()
+        self._parsed: dict[str, tuple[str, WorkflowRunStatus]] = {}
 
     # ----------------------------------------------------------------- caches
 
@@ -176,12 +178,21 @@ class RunReconciler:
     # ----------------------------------------------------------------- freezing
 
     def _parse_status(self, body: dict[str, Any]) -> WorkflowRunStatus:
+        """The run's status as a model; parsed once per resourceVersion (big runs' hot path)."""
+        version = body["metadata"].get("resourceVersion")
+        cached = self._parsed.get(body["metadata"].get("uid"))
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
         try:
-            return WorkflowRunStatus.model_validate(body.get("status") or {})
+            status = WorkflowRunStatus.model_validate(body.get("status") or {})
         except ValidationError as error:
             log.warning("run %s has a status we cannot read (%s); starting from empty",
                         body["metadata"]["name"], error.error_count())
             return WorkflowRunStatus()
+        if len(self._parsed) > PARSED_CACHE_SIZE:
+            self._parsed.clear()
+        self._parsed[body["metadata"].get("uid")] = (version, status)
+        return status
 
     async def _frozen(self, body: dict[str, Any], status: WorkflowRunStatus
                       ) -> tuple[WorkflowSpec, WorkflowRunSpec, WorkflowRunStatus]:

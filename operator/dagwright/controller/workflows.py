@@ -118,7 +118,8 @@ class WorkflowReconciler:
         if problems or spec is None:
             message = "; ".join(problems[:10])
             status = status.model_copy(update={"next_schedule_time": None, "conditions": [
-                self._condition(old_status, "Valid", "False", "InvalidSpec", message, now, meta)]})
+                self._condition(old_status, "Valid", "False", "InvalidSpec", message, now, meta),
+                self._condition(old_status, "Stalled", "True", "InvalidSpec", message, now, meta)]})
             if self._condition_changed(old_status, "Valid", "False", message):
                 self.events.post(workflow, "InvalidSpec", message, "Warning")
             await self._write_status(workflow, status)
