@@ -36,8 +36,8 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "create_job": (("batch", "jobs", "create"),),
     "get_job": (("batch", "jobs", "get"),),  # adopt an existing Job after 409 AlreadyExists
     "suspend_job": (("batch", "jobs", "patch"),),  # cancel and timeouts
-    "list_jobs": (("batch", "jobs", "list"),),  # JobIndex: initial list
-    "watch_jobs_path": (("batch", "jobs", "watch"),),  # JobIndex: watch, labelled Jobs only
+    "watch_jobs_path": (("batch", "jobs", "list"), ("batch", "jobs", "watch")),  # JobIndex, labelled Jobs only
+    "watch_pods_path": (("", "pods", "list"), ("", "pods", "watch")),  # JobIndex, labelled pods only
     "list_pods": (("", "pods", "list"),),  # exit codes and termination messages of attempts
     "pod_log": (),  # `dagwright logs`
     "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get")),
@@ -71,7 +71,7 @@ KOPF_NAMESPACED_MODE_NEEDS: tuple[Need, ...] = (("", "namespaces", "list"), ("",
 # The same, as the table a reader checks: resource -> verbs.
 OPERATOR_RULES = {
     ("batch", "jobs"): {"create", "get", "list", "watch", "patch"},
-    ("", "pods"): {"list"},
+    ("", "pods"): {"list", "watch"},
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},
     ("dagwright.io", "workflows"): {"get", "list", "watch", "patch"},

@@ -59,14 +59,14 @@ operator/dagwright/kube/resources.py (the only module that calls the API) and ko
 tests/unit/test_chart.py holds the same table and fails when they drift apart.
 */}}
 {{- define "dagwright.operatorRules" -}}
-# create_job, get_job (adopt an existing Job on 409), list_jobs + watch_jobs_path (JobIndex), suspend_job (patch)
+# create_job, get_job (adopt an existing Job on 409), watch_jobs_path (JobIndex: list + watch), suspend_job (patch)
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [create, get, list, watch, patch]
-# list_pods: a failed attempt's exit code and reason
+# watch_pods_path (JobIndex: finished pods decide attempts at once; exit codes, outputs), list_pods
 - apiGroups: [""]
   resources: [pods]
-  verbs: [list]
+  verbs: [list, watch]
 # create_event, and kopf's own Events about the objects it serves
 - apiGroups: [""]
   resources: [events]

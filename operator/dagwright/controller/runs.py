@@ -375,23 +375,30 @@ class RunReconciler:
     # ----------------------------------------------------------------- carrying out
 
     async def _fetch_pod_details(self, key: RunKey, spec: WorkflowSpec) -> None:
-        """What only pods know: exit codes of failed attempts, outputs that later tasks use."""
+        """What only pods know — exit codes, outputs later tasks use — when the pod watch missed it."""
         wants_outputs = tasks_with_used_outputs(spec)
-        wanted = [job for jobs in self.jobs.jobs_of(key).values() for job in jobs
-                  if job.name not in self._pod_checked and (
-                      needs_pod_detail(job) or (job.state == JobState.SUCCEEDED and job.task in wants_outputs))]
-        for job in wanted:
-            self._pod_checked.add(job.name)
-            try:
-                pods = await asyncio.to_thread(resources.list_pods, self.http, key[0], f"job-name={job.name}")
-            except ApiError as error:
-                log.warning("could not read the pod of %s: %s", job.name, error)
-                continue
-            if job.state == JobState.SUCCEEDED:
-                outputs, error = parse_outputs(read_termination_message(pods))
-                self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())), outputs_error=error)
-            elif detail := describe_pod_failure(pods):
-                self.jobs.enrich(key, job.name, failure=detail)
+        for jobs in self.jobs.jobs_of(key).values():
+            for job in jobs:
+                wants_detail = needs_pod_detail(job) and "exit code" not in (job.failure or "")
+                reads_outputs = (job.state == JobState.SUCCEEDED and job.task in wants_outputs
+                                 and job.outputs is None and job.outputs_error is None)
+                if not reads_outputs and (job.name in self._pod_checked or not wants_detail):
+                    continue
+                self._pod_checked.add(job.name)
+                facts = self.jobs.pod_facts(key, job.name)
+                message, failure = (facts.message, facts.failure) if facts else (None, None)
+                if facts is None:
+                    try:
+                        pods = await asyncio.to_thread(resources.list_pods, self.http, key[0], f"job-name={job.name}")
+                    except ApiError as error:
+                        log.warning("could not read the pod of %s: %s", job.name, error)
+                        continue
+                    message, failure = read_termination_message(pods), describe_pod_failure(pods)
+                if reads_outputs:
+                    outputs, error = parse_outputs(message)
+                    self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())), outputs_error=error)
+                elif failure:
+                    self.jobs.enrich(key, job.name, failure=failure)
 
     async def _carry_out(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec,
                          create: list[JobToCreate], stop: list[str]) -> bool:

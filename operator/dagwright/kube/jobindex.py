@@ -1,59 +1,69 @@
-"""An in-memory index of Dagwright's Jobs, kept current by one server-side-filtered watch.
+"""An in-memory index of Dagwright's Jobs and their finished pods, kept current by two watches.
 
-The watch asks the API server only for Jobs labelled `dagwright.io/run`, so unrelated Jobs in
-the cluster cost nothing. Each change is mapped to its run by label and reported through
-`on_change(namespace, run_label)` — the controller's wake-up call. Entries are trimmed
-`ObservedJob`s, not whole Jobs. Runs in a daemon thread; reconnects and relists on 410 Gone.
+Both watches ask the API server only for objects labelled `dagwright.io/run`, so unrelated Jobs
+and pods in the cluster cost nothing. Each change is mapped to its run by label and reported
+through `on_change(run key)` — the controller's wake-up call. Entries are trimmed facts, not
+whole objects.
+
+Why pods too: the Job controller marks a Job complete up to a second after its pod finished
+(it batches pod updates); a finished pod of a `backoffLimit: 0` Job already decides the
+attempt, so its dependents can start at once. Pods also carry the exit code and the
+termination message (task outputs) without another API call.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
-from dagwright.kube.http import ApiError, KubeHttp
-from dagwright.kube.observe import job_run_key, observe_job
-from dagwright.kube.resources import list_jobs, watch_jobs_path
-from dagwright.planner.snapshot import ObservedJob
+from dagwright.kube.http import KubeHttp
+from dagwright.kube.observe import PodFacts, job_run_key, observe_job, observe_pod
+from dagwright.kube.resources import watch_jobs_path, watch_pods_path
+from dagwright.kube.watch import LabelWatch
+from dagwright.planner.snapshot import JobState, ObservedJob
 from dagwright.render.job import LABEL_RUN
 
-log = logging.getLogger("dagwright.jobindex")
-
 RunKey = tuple[str, str]  # (namespace, run label value)
-WATCH_TIMEOUT_SECONDS = 290
 
 
 class JobIndex:
-    """Jobs by run, for the namespaces watched (None = all)."""
+    """Jobs (and finished pods) by run, for the namespaces watched (None = all)."""
 
     def __init__(self, http: KubeHttp, namespaces: list[str] | None,
                  on_change: Callable[[RunKey], None]) -> None:
-        self.http = http
         self.namespaces = namespaces
         self.on_change = on_change
         self._lock = threading.Lock()
         self._jobs: dict[RunKey, dict[str, ObservedJob]] = {}
-        self._synced: set[str | None] = set()
-        self._stopping = threading.Event()
+        self._pods: dict[RunKey, dict[str, PodFacts]] = {}
+        self._listed: set[tuple[str, str | None]] = set()
         self.synced = threading.Event()
+        self._watches = [
+            LabelWatch(http, "jobs", watch_jobs_path, LABEL_RUN, namespaces, self._list_jobs, self._job_event),
+            LabelWatch(http, "pods", watch_pods_path, LABEL_RUN, namespaces, self._list_pods, self._pod_event),
+        ]
 
     # ----------------------------------------------------------------- reading
 
     def jobs_of(self, key: RunKey) -> dict[str, list[ObservedJob]]:
-        """The run's Jobs grouped by task (a copy)."""
+        """The run's Jobs grouped by task, with what their finished pods already tell."""
         with self._lock:
             entries = list(self._jobs.get(key, {}).values())
+            pods = dict(self._pods.get(key, {}))
         by_task: dict[str, list[ObservedJob]] = {}
         for job in entries:
-            by_task.setdefault(job.task, []).append(job)
+            by_task.setdefault(job.task, []).append(merge_pod_facts(job, pods.get(job.name)))
         return by_task
 
+    def pod_facts(self, key: RunKey, job_name: str) -> PodFacts | None:
+        with self._lock:
+            return self._pods.get(key, {}).get(job_name)
+
     def record(self, key: RunKey, job: ObservedJob) -> None:
-        """Note a Job we just created or enriched, before its watch event arrives."""
+        """Note a Job we just created (or could not create), before its watch event arrives."""
         with self._lock:
             current = self._jobs.setdefault(key, {}).get(job.name)
             if current is None or current.state == job.state or job.failure:
@@ -67,9 +77,9 @@ class JobIndex:
                 self._jobs[key][name] = replace(current, **details)  # type: ignore[arg-type]
 
     def forget_run(self, key: RunKey) -> None:
-        """Drop a deleted run's entries."""
         with self._lock:
             self._jobs.pop(key, None)
+            self._pods.pop(key, None)
 
     def size(self) -> int:
         with self._lock:
@@ -78,33 +88,22 @@ class JobIndex:
     # ----------------------------------------------------------------- watching
 
     def start(self) -> None:
-        for namespace in self.namespaces or [None]:
-            threading.Thread(target=self._run, args=(namespace,), daemon=True,
-                             name=f"jobindex-{namespace or 'all'}").start()
+        for watch in self._watches:
+            watch.start()
 
     def stop(self) -> None:
-        self._stopping.set()
+        for watch in self._watches:
+            watch.stop()
 
-    def _run(self, namespace: str | None) -> None:
-        backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                version = self._relist(namespace)
-                backoff = 0.2
-                while not self._stopping.is_set():
-                    version = self._watch(namespace, version)
-            except _Expired:
-                continue
-            except Exception as error:  # noqa: BLE001 - any failure: log, back off, relist
-                log.warning("job watch (%s) failed: %s; retrying in %.1fs", namespace or "all", error, backoff)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+    def _mark_listed(self, kind: str, namespace: str | None) -> None:
+        self._listed.add((kind, namespace))
+        if len(self._listed) == 2 * len(self.namespaces or [None]):
+            self.synced.set()
 
-    def _relist(self, namespace: str | None) -> str:
-        answer = list_jobs(self.http, namespace, LABEL_RUN)
+    def _list_jobs(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         fresh: dict[RunKey, dict[str, ObservedJob]] = {}
-        for job in answer.get("items", []):
+        for job in items:
             key, observed = job_run_key(job), observe_job(job, now)
             if key and observed:
                 fresh.setdefault(key, {})[observed.name] = observed
@@ -115,30 +114,12 @@ class JobIndex:
                     del self._jobs[k]
             for k, entries in fresh.items():
                 old = self._jobs.get(k, {})
-                self._jobs[k] = {n: _keep_detail(old.get(n), j) for n, j in entries.items()}
-            self._synced.add(namespace)
-            if len(self._synced) == len(self.namespaces or [None]):
-                self.synced.set()
+                self._jobs[k] = {n: keep_detail(old.get(n), j) for n, j in entries.items()}
+            self._mark_listed("jobs", namespace)
         for key in set(stale) | set(fresh):
             self.on_change(key)
-        return answer["metadata"]["resourceVersion"]
 
-    def _watch(self, namespace: str | None, version: str) -> str:
-        query = {"watch": "true", "labelSelector": LABEL_RUN, "resourceVersion": version,
-                 "allowWatchBookmarks": "true", "timeoutSeconds": WATCH_TIMEOUT_SECONDS}
-        for event in self.http.stream(watch_jobs_path(namespace), query, WATCH_TIMEOUT_SECONDS + 30):
-            kind, obj = event.get("type"), event.get("object", {})
-            if kind == "ERROR":
-                if obj.get("code") == 410:
-                    raise _Expired()
-                raise ApiError(obj.get("code", 500), "WATCH", "jobs", str(obj.get("message")))
-            version = obj.get("metadata", {}).get("resourceVersion", version)
-            if kind == "BOOKMARK":
-                continue
-            self._apply(kind, obj)
-        return version
-
-    def _apply(self, kind: str, job: dict) -> None:
+    def _job_event(self, kind: str, job: dict[str, Any]) -> None:
         key = job_run_key(job)
         observed = observe_job(job, datetime.now(UTC))
         if key is None or observed is None:
@@ -149,22 +130,65 @@ class JobIndex:
             if kind == "DELETED":
                 entries.pop(observed.name, None)
             else:
-                observed = _keep_detail(old, observed)
+                observed = keep_detail(old, observed)
                 if old == observed:
                     return
                 entries[observed.name] = observed
         self.on_change(key)
 
+    def _list_pods(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
+        now = datetime.now(UTC)
+        fresh: dict[RunKey, dict[str, PodFacts]] = {}
+        for pod in items:
+            seen = observe_pod(pod, now)
+            if seen is not None:
+                fresh.setdefault(seen[0], {})[seen[1].job] = seen[1]
+        with self._lock:
+            for k in [k for k in self._pods if namespace is None or k[0] == namespace]:
+                if k not in fresh:
+                    del self._pods[k]
+            for k, entries in fresh.items():
+                old = self._pods.get(k, {})
+                self._pods[k] = {n: old.get(n) or f for n, f in entries.items()}
+            self._mark_listed("pods", namespace)
+        for key in fresh:
+            self.on_change(key)
 
-def _keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
-    """Keep what we learnt before (finish time first seen, pod failure detail)."""
-    if old is None or old.state != new.state:
+    def _pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        seen = observe_pod(pod, datetime.now(UTC))
+        if seen is None:
+            return
+        key, facts = seen
+        with self._lock:
+            entries = self._pods.setdefault(key, {})
+            if kind == "DELETED":
+                entries.pop(facts.job, None)
+                return
+            if facts.job in entries:
+                return  # first sight of a finished pod is what counts
+            entries[facts.job] = facts
+        self.on_change(key)
+
+
+def merge_pod_facts(job: ObservedJob, pod: PodFacts | None) -> ObservedJob:
+    """A Job's state as its finished pod already decides it (pure)."""
+    if pod is None or job.stopped:
+        return job
+    if job.state == JobState.ACTIVE and pod.succeeded:
+        return replace(job, state=JobState.SUCCEEDED, finished_at=pod.seen_at)
+    if job.state == JobState.FAILED and pod.failure and "exit code" not in (job.failure or "") \
+            and not (job.failure or "").startswith("timed out"):
+        return replace(job, failure=pod.failure)
+    return job
+
+
+def keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
+    """Keep what we learnt before (finish time first seen, pod failure detail, outputs)."""
+    if old is None:
         return new
+    if old.state != new.state:
+        return replace(new, outputs=old.outputs, outputs_error=old.outputs_error)
     pod_detail = old.failure is not None and "exit code" in old.failure
     return replace(new, finished_at=old.finished_at or new.finished_at,
                    failure=old.failure if pod_detail else new.failure,
                    outputs=old.outputs, outputs_error=old.outputs_error)
-
-
-class _Expired(Exception):
-    """The watch's resourceVersion is too old (410 Gone): relist."""

@@ -6,6 +6,7 @@ exit code (or OOMKilled, or the termination message) of a task pod.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -99,3 +100,29 @@ def describe_pod_failure(pods: list[dict[str, Any]]) -> str | None:
         if pod.get("status", {}).get("reason"):
             return f"{pod['status']['reason']}: {pod['status'].get('message', '')}".strip(": ")
     return None
+
+
+@dataclass(frozen=True)
+class PodFacts:
+    """What a finished task pod says about its attempt."""
+
+    job: str
+    succeeded: bool
+    seen_at: datetime
+    failure: str | None = None  # exit code (and reason) of a failed pod
+    message: str | None = None  # the main container's termination message
+
+
+def observe_pod(pod: dict[str, Any], seen_at: datetime) -> tuple[tuple[str, str], PodFacts] | None:
+    """(run key, facts) for a finished Dagwright pod; None for a running or foreign pod."""
+    meta = pod.get("metadata", {})
+    labels = meta.get("labels") or {}
+    run = labels.get(LABEL_RUN)
+    job = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+    phase = pod.get("status", {}).get("phase")
+    if not run or not job or phase not in ("Succeeded", "Failed"):
+        return None
+    facts = PodFacts(job=job, succeeded=phase == "Succeeded", seen_at=seen_at,
+                     failure=describe_pod_failure([pod]) if phase == "Failed" else None,
+                     message=read_termination_message([pod]))
+    return (meta["namespace"], run), facts

@@ -47,15 +47,14 @@ def suspend_job(http: KubeHttp, namespace: str, name: str) -> None:
             raise
 
 
-def list_jobs(http: KubeHttp, namespace: str | None, selector: str) -> dict[str, Any]:
-    """Jobs matching `selector` in `namespace` (None: all namespaces), with resourceVersion."""
-    path = _ns_path("/apis/batch/v1", namespace, "jobs") if namespace else "/apis/batch/v1/jobs"
-    return http.request("GET", path, query={"labelSelector": selector}, timeout=120)
-
-
 def watch_jobs_path(namespace: str | None) -> str:
-    """The path to watch Jobs of one namespace or of all."""
+    """The path to list and watch Jobs of one namespace or of all."""
     return _ns_path("/apis/batch/v1", namespace, "jobs") if namespace else "/apis/batch/v1/jobs"
+
+
+def watch_pods_path(namespace: str | None) -> str:
+    """The path to list and watch pods of one namespace or of all."""
+    return f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
 
 
 def list_pods(http: KubeHttp, namespace: str, selector: str) -> list[dict[str, Any]]:
