@@ -1,10 +1,13 @@
-"""The benchmark's own eyes: a watch on Jobs per namespace, stamping each event on receipt.
+"""The benchmark's own eyes: a watch on Jobs (or their pods) per namespace, stamping each event on receipt.
 
 Timestamps are local receive times (`time.monotonic()`, sub-millisecond), not Kubernetes'
 `creationTimestamp` (1 s resolution). For every Job we keep when it was first seen (its ADDED
 event) and when it was first seen finished (condition Complete or SuccessCriteriaMet True;
-Failed/FailureTarget count as finished too, flagged). One daemon thread per namespace, raw JSON
-lines (no model deserialisation), reconnecting from the last resourceVersion.
+Failed/FailureTarget count as finished too, flagged). Watching pods instead, entries are keyed
+by their Job's name and "finished" means the pod's phase is Succeeded or Failed - the earliest
+moment anyone can know a task ended (the Job controller marks the Job up to ~1 s later). One
+daemon thread per namespace, raw JSON lines (no model deserialisation), reconnecting from the
+last resourceVersion.
 """
 
 from __future__ import annotations
@@ -66,6 +69,17 @@ def finished_state(job: dict[str, Any]) -> str | None:
     return None
 
 
+def pod_finished_state(pod: dict[str, Any]) -> str | None:
+    """'succeeded', 'failed' or None (still going), from the pod's phase."""
+    phase = (pod.get("status") or {}).get("phase")
+    return {"Succeeded": "succeeded", "Failed": "failed"}.get(phase or "")
+
+
+def job_name_of_pod(pod: dict[str, Any]) -> str:
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return labels.get("batch.kubernetes.io/job-name") or labels.get("job-name") or ""
+
+
 def _lines(response: Any) -> Iterator[tuple[float, bytes]]:
     """Each complete line of a streamed watch answer, with the time its chunk arrived."""
     buffer = b""
@@ -79,11 +93,13 @@ def _lines(response: Any) -> Iterator[tuple[float, bytes]]:
 
 
 class JobWatch:
-    """Jobs matching `selector` in the given namespaces, as seen by our own watches."""
+    """Jobs (or pods, by their Job's name) matching `selector` in the given namespaces."""
 
-    def __init__(self, api: client.ApiClient, selector: str) -> None:
-        self.batch = client.BatchV1Api(api)
+    def __init__(self, api: client.ApiClient, selector: str, pods: bool = False) -> None:
+        self.pods = pods
+        self._list_call = client.CoreV1Api(api).list_namespaced_pod if pods else client.BatchV1Api(api).list_namespaced_job
         self.selector = selector
+        self.restarts = 0  # relists after 410 Gone, and reconnects after errors
         self.jobs: dict[tuple[str, str], SeenJob] = {}
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -95,7 +111,8 @@ class JobWatch:
     def add_namespace(self, namespace: str, timeout: float = 30) -> None:
         """Start watching a namespace; returns once its initial list is done."""
         ready = self._ready[namespace] = threading.Event()
-        threading.Thread(target=self._loop, args=(namespace,), daemon=True, name=f"watch-{namespace}").start()
+        name = f"watch-{'pods' if self.pods else 'jobs'}-{namespace}"
+        threading.Thread(target=self._loop, args=(namespace,), daemon=True, name=name).start()
         if not ready.wait(timeout):
             raise RuntimeError(f"watch on {namespace} not ready in {timeout}s")
 
@@ -103,8 +120,8 @@ class JobWatch:
         self._stopping.set()
         for response in list(self._responses.values()):
             try:
-                response.close()
-            except Exception:  # noqa: BLE001 - closing a stream another thread reads
+                response.shutdown()  # unblocks the reading thread (close() would wait for it)
+            except Exception:  # noqa: BLE001 - best effort: the threads are daemons anyway
                 pass
 
     # ------------------------------------------------------------- reading
@@ -139,15 +156,17 @@ class JobWatch:
                     self._ready[namespace].set()
                 version = self._watch(namespace, version)
             except _Gone:
+                self.restarts += 1
                 version = None
             except Exception as error:  # noqa: BLE001 - log, back off, go on
                 if self._stopping.is_set():
                     return
-                log.warning("job watch %s: %s; retrying", namespace, error)
+                self.restarts += 1
+                log.warning("watch %s: %s; retrying", namespace, error)
                 time.sleep(0.5)
 
     def _list(self, namespace: str) -> str:
-        answer = self.batch.list_namespaced_job(namespace, label_selector=self.selector, _preload_content=False)
+        answer = self._list_call(namespace, label_selector=self.selector, _preload_content=False)
         body = json.loads(answer.data)
         now = time.monotonic()
         for job in body.get("items", []):
@@ -155,7 +174,7 @@ class JobWatch:
         return body["metadata"]["resourceVersion"]
 
     def _watch(self, namespace: str, version: str) -> str:
-        response = self.batch.list_namespaced_job(
+        response = self._list_call(
             namespace, label_selector=self.selector, watch=True, resource_version=version,
             allow_watch_bookmarks=True, timeout_seconds=WATCH_SECONDS,
             _preload_content=False, _request_timeout=WATCH_SECONDS + 30)
@@ -178,8 +197,8 @@ class JobWatch:
 
     def _record(self, received: float, job: dict[str, Any], listed: bool = False) -> None:
         meta = job.get("metadata") or {}
-        key = (meta.get("namespace", ""), meta.get("name", ""))
-        state = finished_state(job)
+        key = (meta.get("namespace", ""), job_name_of_pod(job) if self.pods else meta.get("name", ""))
+        state = pod_finished_state(job) if self.pods else finished_state(job)
         with self._cond:
             seen = self.jobs.get(key)
             if seen is None:

@@ -8,6 +8,7 @@ ready when its liveness endpoint says the Job index has synced. Resident memory 
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -34,13 +35,16 @@ def rss_mib(pid: int) -> float:
 class Operator:
     """One operator process watching `namespaces`, logging to `log_path`."""
 
-    def __init__(self, kubeconfig: Path, namespaces: list[str], log_path: Path, env: dict[str, str]) -> None:
+    def __init__(self, kubeconfig: Path, namespaces: list[str], log_path: Path, env: dict[str, str],
+                 profile: Path | None = None) -> None:
         self.kubeconfig = kubeconfig
         self.namespaces = namespaces
         self.log_path = log_path
         self.env = {**env, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.metrics_port = 0
+        self.profile = profile  # run under cProfile (the event loop's thread), written at exit
 
     @property
     def pid(self) -> int:
@@ -49,8 +53,11 @@ class Operator:
 
     def start(self, timeout: float = 90) -> None:
         self.port = free_port()
-        cmd = [sys.executable, "-m", "dagwright.cli.main", "operator", "--kubeconfig", str(self.kubeconfig),
-               "--liveness-endpoint", f"http://127.0.0.1:{self.port}/healthz"]
+        self.metrics_port = free_port()
+        python = [sys.executable] + (["-m", "cProfile", "-o", str(self.profile)] if self.profile else [])
+        cmd = [*python, "-m", "dagwright.cli.main", "operator", "--kubeconfig", str(self.kubeconfig),
+               "--liveness-endpoint", f"http://127.0.0.1:{self.port}/healthz",
+               "--metrics-port", str(self.metrics_port), "--metrics-address", "127.0.0.1"]
         for namespace in self.namespaces:
             cmd += ["--namespace", namespace]
         with open(self.log_path, "ab") as log:
@@ -80,13 +87,39 @@ class Operator:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(15)
+                self.proc.wait(60 if self.profile else 15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
 
     def rss_mib(self) -> float:
         return rss_mib(self.pid)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used (all its threads)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def metrics(self) -> dict[str, float]:
+        """The operator's Prometheus samples, `name{labels}` -> value ({} if unavailable)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
+                text = answer.read().decode()
+        except OSError:
+            return {}
+        samples = {}
+        for line in text.splitlines():
+            if line.startswith("dagwright_") and " " in line:
+                name, value = line.rsplit(" ", 1)
+                try:
+                    samples[name] = float(value)
+                except ValueError:
+                    pass
+        return samples
+
+    def snapshot(self) -> dict[str, float]:
+        """CPU seconds and metrics now, to diff across a scenario."""
+        return {"cpu_seconds": self.cpu_seconds(), **self.metrics()}
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""

@@ -37,7 +37,7 @@ RESULTS = REPO / "bench" / "results"
 ROLES = ("operator", "chain", "diamonds", "fanout", "raw", "unrelated", "status")
 WATCHED_BY_OPERATOR = ("chain", "diamonds", "fanout", "unrelated", "status")
 WATCHED_BY_BENCH = ("chain", "diamonds", "fanout", "raw", "status")
-SCENARIOS = ("chain", "diamonds", "fanout", "raw", "unrelated", "status")
+SCENARIOS = ("unrelated", "chain", "diamonds", "fanout", "raw", "status")
 WRITE_SCENARIOS = ("chain", "diamonds", "fanout")  # api_writes_per_task is over these
 
 
@@ -68,31 +68,64 @@ def step(name: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-def run_scenarios(bench: scenarios.Bench, only: set[str]) -> tuple[dict[str, Any], list[float]]:
+def operator_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """What the operator spent during a scenario: CPU, reconcile passes, its own dispatch view."""
+    def delta(key: str) -> float:
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    out: dict[str, Any] = {"cpu_seconds": round(delta("cpu_seconds"), 2)}
+    passes = delta("dagwright_reconcile_seconds_count")
+    out["reconcile_passes"] = int(passes)
+    if passes:
+        out["reconcile_ms_mean"] = round(1000 * delta("dagwright_reconcile_seconds_sum") / passes, 1)
+    dispatched = delta("dagwright_dispatch_latency_seconds_count")
+    if dispatched:
+        out["own_dispatch_ms_mean"] = round(1000 * delta("dagwright_dispatch_latency_seconds_sum") / dispatched, 1)
+    errors = sum(after[k] - before.get(k, 0.0) for k in after if k.startswith("dagwright_api_errors_total"))
+    out["api_errors"] = int(errors)
+    return out
+
+
+def scenario(bench: scenarios.Bench, name: str, action: Callable[[], Any]) -> Any:
+    """A scenario step, with the operator's CPU and metrics over it added to its figures."""
+    before = bench.operator.snapshot()
+    result = step(name, action)
+    figures = result[0] if isinstance(result, tuple) else result
+    figures["operator"] = operator_delta(before, bench.operator.snapshot())
+    return result
+
+
+def run_scenarios(bench: scenarios.Bench, only: set[str]) -> tuple[dict[str, Any], list[scenarios.Dispatch]]:
     """Every scenario in order; deletes each namespace once its figures are taken."""
     out: dict[str, Any] = {}
-    dispatch: list[float] = []
-    out["idle"] = step("idle", lambda: scenarios.idle(bench))
-    if "chain" in only:
-        out["chain"], latencies = step("chain (50 tasks)", lambda: scenarios.chain(bench))
-        dispatch += latencies
-    if "diamonds" in only:
-        out["diamonds"], latencies = step("diamonds (100 x 4 tasks)", lambda: scenarios.diamonds(bench))
-        dispatch += latencies
-    for role in ("chain", "diamonds"):
-        bench.cleanup(role)
-    if "fanout" in only:
-        out["fanout"] = step("fan-out (1,000 tasks)", lambda: scenarios.fanout(bench))
-        bench.cleanup("fanout")
-    if "raw" in only:
-        out["raw"] = step("bare client (1,000 Jobs)", lambda: scenarios.raw_jobs(bench))
-        bench.cleanup("raw")
+    dispatch: list[scenarios.Dispatch] = []
+
+    def cleanup(role: str, key: str) -> None:
+        seconds = step(f"emptying {bench.namespaces[role]}", lambda: bench.cleanup(role))
+        if key in out:
+            out[key]["cleanup_seconds"] = seconds
+
+    out["idle"] = scenario(bench, "idle", lambda: scenarios.idle(bench))
     if "unrelated" in only:
-        out["unrelated_jobs"] = step("10,000 unrelated Jobs", lambda: scenarios.unrelated_jobs(bench))
-        step("deleting the unrelated Jobs", lambda: bench.cleanup("unrelated"))
+        out["unrelated_jobs"] = scenario(bench, "10,000 unrelated Jobs", lambda: scenarios.unrelated_jobs(bench))
+    cleanup("unrelated", "unrelated_jobs")
+    if "chain" in only:
+        out["chain"], latencies = scenario(bench, "chain (50 tasks)", lambda: scenarios.chain(bench))
+        dispatch.append(latencies)
+    if "diamonds" in only:
+        out["diamonds"], latencies = scenario(bench, "diamonds (100 x 4 tasks)", lambda: scenarios.diamonds(bench))
+        dispatch.append(latencies)
+    cleanup("chain", "chain")
+    cleanup("diamonds", "diamonds")
+    if "fanout" in only:
+        out["fanout"] = scenario(bench, "fan-out (1,000 tasks)", lambda: scenarios.fanout(bench))
+    cleanup("fanout", "fanout")
+    if "raw" in only:
+        out["raw"] = scenario(bench, "bare client (1,000 Jobs)", lambda: scenarios.raw_jobs(bench))
+    cleanup("raw", "raw")
     if "status" in only:
-        out["status_5000"], _ = step("5,000-task run", lambda: scenarios.status_size(bench))
-        bench.cleanup("status")
+        out["status_5000"] = scenario(bench, "5,000-task run", lambda: scenarios.status_size(bench))
+    cleanup("status", "status_5000")
     return out, dispatch
 
 
@@ -115,13 +148,20 @@ def count_writes(results: dict[str, Any], bench: scenarios.Bench, audit: auditlo
                                  "user": identity.username}
 
 
-def headline(results: dict[str, Any], dispatch: list[float]) -> None:
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 1)
+
+
+def headline(results: dict[str, Any], dispatch: list[scenarios.Dispatch]) -> None:
     """The top-level figures from the scenarios' details."""
     s = results["scenarios"]
-    p50, p99 = percentile(dispatch, 50), percentile(dispatch, 99)
-    results["dispatch_p50_ms"] = None if p50 is None else round(p50 * 1000, 1)
-    results["dispatch_p99_ms"] = None if p99 is None else round(p99 * 1000, 1)
-    results["dispatch_samples"] = len(dispatch)
+    from_job = [x for d in dispatch for x in d.from_job]
+    from_pod = [x for d in dispatch for x in d.from_pod]
+    results["dispatch_p50_ms"] = _ms(percentile(from_job, 50))
+    results["dispatch_p99_ms"] = _ms(percentile(from_job, 99))
+    results["dispatch_samples"] = len(from_job)
+    results["dispatch_from_pod_p50_ms"] = _ms(percentile(from_pod, 50))
+    results["dispatch_from_pod_p99_ms"] = _ms(percentile(from_pod, 99))
     results["fanout_tasks_per_s"] = (s.get("fanout") or {}).get("jobs_per_s")
     results["raw_jobs_per_s"] = (s.get("raw") or {}).get("jobs_per_s")
     if results["fanout_tasks_per_s"] and results["raw_jobs_per_s"]:
@@ -136,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
+    parser.add_argument("--profile", action="store_true",
+                        help="run the operator under cProfile; stats in bench/results/operator.prof")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     only = set(args.only.split(","))
@@ -158,24 +200,27 @@ def main(argv: list[str] | None = None) -> int:
     audit_path = cluster.audit_log()
     audit = auditlog.AuditLog(audit_path) if identity and auditlog.readable(audit_path) else None
     watch = JobWatch(cluster.api, "dagwright.io/run")
+    pods = JobWatch(cluster.api, "dagwright.io/run", pods=True)
     operator = Operator(identity.kubeconfig if identity else Path(cluster.kubeconfig),
-                        [namespaces[r] for r in WATCHED_BY_OPERATOR], RESULTS / "operator.log", cluster.env)
+                        [namespaces[r] for r in WATCHED_BY_OPERATOR], RESULTS / "operator.log", cluster.env,
+                        profile=RESULTS / "operator.prof" if args.profile else None)
     (RESULTS / "operator.log").unlink(missing_ok=True)
-    bench = scenarios.Bench(cluster, watch, operator, namespaces)
+    bench = scenarios.Bench(cluster, watch, pods, operator, namespaces)
     try:
         for role in WATCHED_BY_BENCH:
             watch.add_namespace(namespaces[role])
+            pods.add_namespace(namespaces[role])
         step("operator start", operator.start)
         results["scenarios"], dispatch = run_scenarios(bench, only)
         results["operator_log"] = {"warnings": operator.log_count(" WARNING "), "errors": operator.log_count(" ERROR ")}
     finally:
-        watch.stop()
-        operator.stop()
-        for namespace in namespaces.values():
-            delete_namespace(cluster, namespace)
+        results["watch_restarts"] = watch.restarts + pods.restarts
+        step("stopping the watches", lambda: (watch.stop(), pods.stop()))
+        step("stopping the operator", operator.stop)
+        step("deleting the namespaces", lambda: [delete_namespace(cluster, ns) for ns in namespaces.values()])
         if identity:
             drop_identity(cluster, identity)
-    count_writes(results, bench, audit, identity)
+    step("counting API writes", lambda: count_writes(results, bench, audit, identity))
     headline(results, dispatch)
     results["bench_seconds"] = round(time.monotonic() - began, 1)
     results["targets"] = {key: target for key, _, _, target, _ in TARGETS if target}

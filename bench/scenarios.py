@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes.client.rest import ApiException
@@ -35,7 +36,7 @@ DIAMONDS = 100
 FANOUT_TASKS = 1000
 FANOUT_POD_SECONDS = "10s"  # so that all 1,000 tasks are active at once
 UNRELATED_JOBS = 10_000
-STATUS_LAYERS, STATUS_WIDTH = 5, 1000
+STATUS_LAYERS, STATUS_WIDTH = 2, 2500
 NAMESPACE_GONE_SECONDS = 180
 
 
@@ -52,7 +53,8 @@ class Window:
 @dataclass
 class Bench:
     cluster: Cluster
-    watch: JobWatch
+    watch: JobWatch  # Jobs
+    pods: JobWatch  # their pods
     operator: Operator
     namespaces: dict[str, str]
     windows: dict[str, Window] = field(default_factory=dict)
@@ -98,10 +100,31 @@ class Bench:
         self.watch.wait(f"{tasks} finished Jobs in {namespace}",
                         lambda: self.watch.count(namespace, finished=True) >= tasks, timeout)
 
-    def cleanup(self, role: str) -> None:
-        namespace = self.namespaces[role]
-        if not delete_namespace(self.cluster, namespace, wait=NAMESPACE_GONE_SECONDS):
-            log.warning("namespace %s still terminating after %ss; going on", namespace, NAMESPACE_GONE_SECONDS)
+    def cleanup(self, role: str) -> float:
+        """Delete a scenario's namespace and wait until its Jobs and pods are gone (seconds taken).
+
+        The namespace itself may linger in Terminating a while longer (the namespace controller
+        is shared with everyone); what loads the API server is deleting its content.
+        """
+        namespace, started = self.namespaces[role], time.monotonic()
+        delete_namespace(self.cluster, namespace)
+        deadline = started + NAMESPACE_GONE_SECONDS
+        while time.monotonic() < deadline:
+            if self._emptied(namespace):
+                return round(time.monotonic() - started, 1)
+            time.sleep(0.5)
+        log.warning("namespace %s still has Jobs or pods after %ss; going on", namespace, NAMESPACE_GONE_SECONDS)
+        return round(time.monotonic() - started, 1)
+
+    def _emptied(self, namespace: str) -> bool:
+        try:
+            jobs = self.cluster.batch.list_namespaced_job(namespace, limit=1, _preload_content=False)
+            pods = self.cluster.core.list_namespaced_pod(namespace, limit=1, _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 404:
+                return True
+            raise
+        return not json.loads(jobs.data)["items"] and not json.loads(pods.data)["items"]
 
     def sample_rss(self, seconds: float) -> float:
         """The peak RSS over a few seconds of sampling."""
@@ -114,21 +137,52 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def dispatch_latencies(jobs: list[SeenJob], deps: dict[str, list[str]]) -> tuple[list[float], int]:
-    """For each first attempt of a task with dependencies: its ADDED time minus the latest
-    finished time of its dependencies (same run). Also how many could not be measured."""
+def dispatch_latencies(jobs: list[SeenJob], deps: dict[str, list[str]],
+                       ends: list[SeenJob] | None = None) -> tuple[list[float], int]:
+    """For each first attempt of a task with dependencies: its Job's ADDED time minus the latest
+    finished time of its dependencies (same run) - their Jobs', or their pods' if `ends` (the pod
+    watch's entries) is given. Also how many could not be measured."""
     first = {(j.run, j.task): j for j in jobs if j.attempt == 1}
+    finishers = first if ends is None else {(p.run, p.task): p for p in ends if p.attempt == 1}
     latencies, missing = [], 0
     for (run, name), job in first.items():
         parents = deps.get(name) or []
         if not parents:
             continue
-        finished = [first[(run, p)].finished if (run, p) in first else None for p in parents]
+        finished = [finishers[(run, p)].finished if (run, p) in finishers else None for p in parents]
         if job.listed or any(f is None for f in finished):
             missing += 1
             continue
         latencies.append(job.added - max(f for f in finished if f is not None))
     return latencies, missing
+
+
+@dataclass
+class Dispatch:
+    """A scenario's dispatch latencies: from the dependencies' Jobs finishing, and from their pods."""
+
+    from_job: list[float]
+    from_pod: list[float]
+    figures: dict[str, Any]
+
+
+def measure_dispatch(bench: Bench, namespace: str, spec: dict[str, Any]) -> Dispatch:
+    deps = workloads.dependencies(spec)
+    jobs = bench.watch.of(namespace)
+    from_job, missing = dispatch_latencies(jobs, deps)
+    from_pod, missing_pods = dispatch_latencies(jobs, deps, bench.pods.of(namespace))
+    return Dispatch(from_job, from_pod, {"dispatch": summary_ms(from_job), "dispatch_from_pod": summary_ms(from_pod),
+                                         "unmeasured": missing, "unmeasured_from_pod": missing_pods})
+
+
+def timeline(jobs: list[SeenJob], started: float) -> dict[str, float | None]:
+    """When (seconds after `started`) the first and last Jobs appeared and finished."""
+    added = [j.added for j in jobs]
+    finished = [j.finished for j in jobs if j.finished is not None]
+    def at(values: list[float], pick: Callable[[list[float]], float]) -> float | None:
+        return round(pick(values) - started, 1) if values else None
+    return {"first_job": at(added, min), "last_job": at(added, max),
+            "first_finished": at(finished, min), "last_finished": at(finished, max)}
 
 
 def _phases(runs: dict[str, Any]) -> dict[str, int]:
@@ -148,7 +202,7 @@ def idle(bench: Bench) -> dict[str, Any]:
     return {"rss_mib": bench.sample_rss(2)}
 
 
-def chain(bench: Bench) -> tuple[dict[str, Any], list[float]]:
+def chain(bench: Bench) -> tuple[dict[str, Any], Dispatch]:
     """One run of a 50-task chain: 49 dispatches, one after another."""
     namespace = bench.namespaces["chain"]
     spec = workloads.chain(CHAIN_TASKS)
@@ -160,12 +214,11 @@ def chain(bench: Bench) -> tuple[dict[str, Any], list[float]]:
     bench.wait_watch_finished(namespace, CHAIN_TASKS)
     time.sleep(SETTLE_SECONDS)
     bench.windows["chain"] = Window(namespace, since, now(), CHAIN_TASKS)
-    latencies, missing = dispatch_latencies(bench.watch.of(namespace), workloads.dependencies(spec))
-    return {"tasks": CHAIN_TASKS, "seconds": round(seconds, 1), "phases": _phases(runs),
-            "dispatch": summary_ms(latencies), "unmeasured": missing}, latencies
+    dispatch = measure_dispatch(bench, namespace, spec)
+    return {"tasks": CHAIN_TASKS, "seconds": round(seconds, 1), "phases": _phases(runs), **dispatch.figures}, dispatch
 
 
-def diamonds(bench: Bench) -> tuple[dict[str, Any], list[float]]:
+def diamonds(bench: Bench) -> tuple[dict[str, Any], Dispatch]:
     """100 runs of a -> (b, c) -> d created at once: 300 dispatches under concurrency."""
     namespace = bench.namespaces["diamonds"]
     spec = workloads.diamond()
@@ -180,9 +233,9 @@ def diamonds(bench: Bench) -> tuple[dict[str, Any], list[float]]:
     bench.wait_watch_finished(namespace, tasks)
     time.sleep(SETTLE_SECONDS)
     bench.windows["diamonds"] = Window(namespace, since, now(), tasks)
-    latencies, missing = dispatch_latencies(bench.watch.of(namespace), workloads.dependencies(spec))
+    dispatch = measure_dispatch(bench, namespace, spec)
     return {"tasks": tasks, "runs": DIAMONDS, "seconds": round(seconds, 1), "phases": _phases(runs),
-            "dispatch": summary_ms(latencies), "unmeasured": missing}, latencies
+            **dispatch.figures}, dispatch
 
 
 def fanout(bench: Bench) -> dict[str, Any]:
@@ -205,7 +258,8 @@ def fanout(bench: Bench) -> dict[str, Any]:
     time.sleep(SETTLE_SECONDS)
     bench.windows["fanout"] = Window(namespace, since, now(), FANOUT_TASKS)
     elapsed = last - started
-    return {"tasks": FANOUT_TASKS, "seconds_to_last_job": round(elapsed, 3),
+    return {"tasks": FANOUT_TASKS, "timeline_s": timeline(bench.watch.of(namespace), started),
+            "seconds_to_last_job": round(elapsed, 3),
             "seconds_to_first_job": round(first - started, 3), "seconds": round(seconds, 1),
             "jobs_per_s": round(FANOUT_TASKS / elapsed, 1), "phases": _phases(runs),
             "rss_mib_peak": round(rss.peak, 1), "rss_samples": rss.samples}
@@ -264,8 +318,8 @@ def unrelated_jobs(bench: Bench) -> dict[str, Any]:
             "rss_mib_before": before, "rss_mib_after": after, "rss_mib_growth": round(after - before, 1)}
 
 
-def status_size(bench: Bench) -> tuple[dict[str, Any], list[float]]:
-    """A finished 5,000-task run (5 layers of 1,000): the size of its object."""
+def status_size(bench: Bench) -> dict[str, Any]:
+    """A finished 5,000-task run (2 layers of 2,500, two dependencies each): the size of its object."""
     namespace = bench.namespaces["status"]
     spec = workloads.layered(STATUS_LAYERS, STATUS_WIDTH)
     tasks = STATUS_LAYERS * STATUS_WIDTH
@@ -278,12 +332,13 @@ def status_size(bench: Bench) -> tuple[dict[str, Any], list[float]]:
     obj = json.loads(body)
     time.sleep(SETTLE_SECONDS)
     bench.windows["status_5000"] = Window(namespace, since, now(), tasks)
-    latencies, missing = dispatch_latencies(bench.watch.of(namespace), workloads.dependencies(spec))
+    seen = bench.watch.of(namespace)
+    dispatch = measure_dispatch(bench, namespace, spec)
     status = obj.get("status") or {}
     return {"tasks": tasks, "seconds": round(seconds, 1), "phases": _phases(runs),
+            "timeline_s": timeline(seen, started),
             "status_bytes": len(body),
             "status_only_bytes": len(json.dumps(status, separators=(",", ":")).encode()),
             "managed_fields_bytes": len(json.dumps(obj["metadata"].get("managedFields"), separators=(",", ":"))),
             "frozen_spec_bytes": len(status.get("frozenSpec") or ""),
-            "progress": status.get("progress"),
-            "dispatch": summary_ms(latencies), "unmeasured": missing}, latencies
+            "progress": status.get("progress"), **dispatch.figures}
