@@ -127,3 +127,37 @@ def test_an_invalid_timezone_is_a_condition_and_event_and_other_workflows_go_on(
     kube.create_run("still-works", spec={"tasks": [task("a")]})
     assert kube.wait_for_phase("still-works")["status"]["phase"] == "Succeeded"
     operator.assert_alive()
+
+
+def test_max_active_runs_queues_the_others_and_runs_them_one_at_a_time(kube, operator):
+    slow = task("slow", annotations={"sim.dagwright.io/duration": "2s"})
+    kube.apply_workflow("one-at-a-time", {"maxActiveRuns": 1, "tasks": [slow]})
+    for day in (1, 2, 3):
+        kube.create_run(f"day-{day}", workflow="one-at-a-time", logicalDate=f"2026-11-0{day}T00:00:00Z")
+    kube.wait_for_phase("day-1", ("Running",))
+    assert kube.wait_for_phase("day-2", ("Queued",))["status"]["message"] == "waiting for a slot (maxActiveRuns)"
+    assert kube.wait_for_phase("day-3", ("Queued",))
+    finished = [kube.wait_for_phase(f"day-{d}", timeout=60) for d in (1, 2, 3)]
+    assert [r["status"]["phase"] for r in finished] == ["Succeeded"] * 3
+    spans = sorted((r["status"]["startedAt"], r["status"]["finishedAt"]) for r in finished)
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(2)), spans  # never two at once
+    assert "RunQueued" in kube.event_reasons("day-3")
+
+
+def test_backfill_creates_one_run_per_fire_time_in_the_range(kube, operator, kube_env):
+    import subprocess
+    import sys
+
+    kube.apply_workflow("daily", {"schedule": "0 2 * * *", "timezone": "Europe/Berlin", "suspend": True,
+                                  "tasks": [task("a")]})
+    result = subprocess.run([sys.executable, "-m", "dagwright.cli.main", "backfill", "daily", "-n", kube.ns,
+                             "--kubeconfig", kube_env["KUBECONFIG"], "--from", "2026-10-24T00:00:00Z",
+                             "--to", "2026-10-26T23:59:59Z"], env=kube_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    runs = kube.wait_for("three runs", lambda: (r := runs_of(kube, "daily")) and len(r) == 3 and r)
+    # 02:00 Berlin is 00:00Z in summer time, 01:00Z in winter time; on 2026-10-25 the clock
+    # goes back from 03:00 to 02:00, so 02:00 happens twice: it fires once, the first time.
+    assert [r["spec"]["logicalDate"] for r in runs] == ["2026-10-24T00:00:00Z", "2026-10-25T00:00:00Z",
+                                                        "2026-10-26T01:00:00Z"]
+    for run in runs:
+        assert kube.wait_for_phase(run["metadata"]["name"])["status"]["phase"] == "Succeeded"

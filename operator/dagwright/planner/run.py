@@ -65,7 +65,7 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
         queued = status.model_copy(
             update={"phase": RunPhase.QUEUED, "message": "waiting for a slot (maxActiveRuns)"}
         )
-        return RunPlan(status=queued)
+        return RunPlan(status=queued, transitions=_run_transitions(status, queued))
     now = snapshot.now
     started_at = status.started_at or format_time(now)
     run_timed_out = _run_timed_out(snapshot, parse_time(started_at))
