@@ -95,8 +95,10 @@ def _lines(response: Any) -> Iterator[tuple[float, bytes]]:
 class JobWatch:
     """Jobs (or pods, by their Job's name) matching `selector` in the given namespaces."""
 
-    def __init__(self, api: client.ApiClient, selector: str, pods: bool = False) -> None:
+    def __init__(self, api: client.ApiClient, selector: str, pods: bool = False,
+                 on_new: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.pods = pods
+        self.on_new = on_new  # called (in the watch thread) with each object the first time it is seen
         self._list_call = client.CoreV1Api(api).list_namespaced_pod if pods else client.BatchV1Api(api).list_namespaced_job
         self.selector = selector
         self.restarts = 0  # relists after 410 Gone, and reconnects after errors
@@ -201,12 +203,15 @@ class JobWatch:
         state = pod_finished_state(job) if self.pods else finished_state(job)
         with self._cond:
             seen = self.jobs.get(key)
+            new = seen is None
             if seen is None:
                 seen = self.jobs[key] = SeenJob(key[0], key[1], dict(meta.get("labels") or {}), received,
                                                 listed=listed)
             if state is not None and seen.finished is None:
                 seen.finished, seen.failed = received, state == "failed"
             self._cond.notify_all()
+        if new and self.on_new is not None:
+            self.on_new(job)
 
 
 class _Gone(Exception):

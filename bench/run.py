@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ RESULTS = REPO / "bench" / "results"
 ROLES = ("operator", "chain", "diamonds", "fanout", "raw", "unrelated", "status")
 WATCHED_BY_OPERATOR = ("chain", "diamonds", "fanout", "unrelated", "status")
 WATCHED_BY_BENCH = ("chain", "diamonds", "fanout", "raw", "status")
+PODS_WATCHED_BY_BENCH = ("chain", "diamonds")  # dispatch latency from the pods' end
 SCENARIOS = ("unrelated", "chain", "diamonds", "fanout", "raw", "status")
 WRITE_SCENARIOS = ("chain", "diamonds", "fanout")  # api_writes_per_task is over these
 
@@ -87,9 +89,17 @@ def operator_delta(before: dict[str, float], after: dict[str, float]) -> dict[st
 
 
 def scenario(bench: scenarios.Bench, name: str, action: Callable[[], Any]) -> Any:
-    """A scenario step, with the operator's CPU and metrics over it added to its figures."""
+    """A scenario step, with the operator's CPU and metrics over it added to its figures.
+
+    A scenario that fails is recorded as `{"error": ...}` and the others still run.
+    """
     before = bench.operator.snapshot()
-    result = step(name, action)
+    try:
+        result = step(name, action)
+    except Exception as error:  # noqa: BLE001 - one scenario's failure must not lose the others' figures
+        log.exception("%s failed", name)
+        bench.operator.check_alive()
+        return {"error": f"{type(error).__name__}: {error}"}
     figures = result[0] if isinstance(result, tuple) else result
     figures["operator"] = operator_delta(before, bench.operator.snapshot())
     return result
@@ -109,12 +119,13 @@ def run_scenarios(bench: scenarios.Bench, only: set[str]) -> tuple[dict[str, Any
     if "unrelated" in only:
         out["unrelated_jobs"] = scenario(bench, "10,000 unrelated Jobs", lambda: scenarios.unrelated_jobs(bench))
     cleanup("unrelated", "unrelated_jobs")
-    if "chain" in only:
-        out["chain"], latencies = scenario(bench, "chain (50 tasks)", lambda: scenarios.chain(bench))
-        dispatch.append(latencies)
-    if "diamonds" in only:
-        out["diamonds"], latencies = scenario(bench, "diamonds (100 x 4 tasks)", lambda: scenarios.diamonds(bench))
-        dispatch.append(latencies)
+    for key, label, action in (("chain", "chain (50 tasks)", scenarios.chain),
+                               ("diamonds", "diamonds (100 x 4 tasks)", scenarios.diamonds)):
+        if key in only:
+            result = scenario(bench, label, lambda: action(bench))  # noqa: B023 - called at once
+            out[key] = result[0] if isinstance(result, tuple) else result
+            if isinstance(result, tuple):
+                dispatch.append(result[1])
     cleanup("chain", "chain")
     cleanup("diamonds", "diamonds")
     if "fanout" in only:
@@ -205,10 +216,12 @@ def main(argv: list[str] | None = None) -> int:
                         [namespaces[r] for r in WATCHED_BY_OPERATOR], RESULTS / "operator.log", cluster.env,
                         profile=RESULTS / "operator.prof" if args.profile else None)
     (RESULTS / "operator.log").unlink(missing_ok=True)
-    bench = scenarios.Bench(cluster, watch, pods, operator, namespaces)
+    bench = scenarios.Bench(cluster, watch, pods, operator, namespaces,
+                            instant_tasks=cluster.local and os.environ.get("BENCH_STATUS_PODS") != "1")
     try:
         for role in WATCHED_BY_BENCH:
             watch.add_namespace(namespaces[role])
+        for role in PODS_WATCHED_BY_BENCH:
             pods.add_namespace(namespaces[role])
         step("operator start", operator.start)
         results["scenarios"], dispatch = run_scenarios(bench, only)

@@ -83,12 +83,21 @@ def equivalent_jobs(spec: dict[str, Any], namespace: str, run_name: str) -> list
     return jobs
 
 
+UNRELATED_MANAGER = "bench.dagwright.io/unrelated"
+
+
 def unrelated_job(name: str) -> dict[str, Any]:
-    """A suspended Job with no Dagwright label: no pod ever starts."""
+    """A suspended Job with no Dagwright label: no pod ever starts.
+
+    `managedBy` another controller, so the built-in Job controller leaves it alone too (half the
+    API server's work per Job; on clusters without the JobManagedBy feature the field is dropped
+    and the Job controller just marks it Suspended).
+    """
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": name, "labels": {"app": "bench-unrelated"}},
         "spec": {
+            "managedBy": UNRELATED_MANAGER,
             "suspend": True,
             "backoffLimit": 0,
             "template": {"spec": {"restartPolicy": "Never",
