@@ -273,9 +273,13 @@ def fanout(bench: Bench) -> dict[str, Any]:
             "rss_mib_peak": round(rss.peak, 1), "rss_samples": rss.samples}
 
 
-def raw_jobs(bench: Bench) -> dict[str, Any]:
-    """A bare client (32 threads, no operator) creating the same 1,000 Jobs as fast as it can."""
-    namespace = bench.namespaces["raw"]
+def raw_jobs(bench: Bench, round_: int = 1) -> dict[str, Any]:
+    """A bare client (32 threads, no operator) creating the same 1,000 Jobs as fast as it can.
+
+    Run once before and once after the fan-out (in a fresh namespace each time), so that drift
+    in the shared cluster's load does not favour either side.
+    """
+    namespace = bench.namespaces[f"raw{round_}"]
     jobs = workloads.equivalent_jobs(workloads.fanout(FANOUT_TASKS, duration=FANOUT_POD_SECONDS), namespace, "raw-1")
     batch = bench.cluster.batch
 
