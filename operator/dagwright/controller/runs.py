@@ -118,9 +118,10 @@ class RunReconciler:
             self._wake_queued_siblings(body)
             return
         current = self.runs.get(key)
-        if current is None or current["metadata"].get("uid") != body["metadata"].get("uid") or \
-                _resource_version(body) >= _resource_version(current):
-            self.runs[key] = body
+        if current is not None and current["metadata"].get("uid") == body["metadata"].get("uid"):
+            if _resource_version(body) <= _resource_version(current):
+                return  # the echo of our own status write (already cached), or an older event
+        self.runs[key] = body
         self.queue.add(key)
 
     def observe_workflow(self, body: dict[str, Any], deleted: bool = False) -> None:
@@ -205,7 +206,7 @@ class RunReconciler:
         if run_spec.retry_of is not None:
             return await self._retried(body, run_spec)
         spec, generation = await self._resolve(body, run_spec)
-        problems = validate_workflow_spec(spec) + self._template_problems(body, run_spec, spec)
+        problems = validate_workflow_spec(spec) + await asyncio.to_thread(self._template_problems, body, run_spec, spec)
         if problems:
             raise InvalidRun("; ".join(str(p) for p in problems[:10]))
         return spec, run_spec, status.model_copy(

@@ -111,7 +111,7 @@ class WorkflowReconciler:
         now = self.clock()
         meta = workflow["metadata"]
         old_status = workflow.get("status") or {}
-        problems = review_workflow(workflow)
+        problems = await asyncio.to_thread(review_workflow, workflow)
         spec = None if problems else WorkflowSpec.model_validate(workflow.get("spec") or {})
         runs = self._runs_of(*key)
         status = self._base_status(old_status, runs, meta.get("generation"))

@@ -42,6 +42,9 @@ from dagwright.planner.triggers import Readiness, assess_trigger
 from dagwright.render.names import job_name
 
 GROUPED_EVENT_NAMES = 10
+# Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
+# neither delays its first Jobs nor holds back the dependents of tasks finishing meanwhile.
+MAX_CREATES_PER_PASS = 200
 
 
 @dataclass
@@ -90,6 +93,8 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
         deadline = _run_deadline(snapshot, parse_time(started_at))
         if deadline is not None:
             work.requeue.append((deadline - now).total_seconds())
+        if len(work.plan.create) >= MAX_CREATES_PER_PASS:
+            work.requeue.append(0.0)
         if work.requeue:
             work.plan.requeue_after = max(min(work.requeue), 0.0)
     return work.plan
@@ -256,13 +261,13 @@ def _latest_job(jobs: list[ObservedJob]) -> ObservedJob | None:
 def _free_slots(snapshot: RunSnapshot) -> float:
     limit = snapshot.spec.max_parallel_tasks
     if limit is None:
-        return float("inf")
+        return float(MAX_CREATES_PER_PASS)
     active = sum(
         1
         for jobs in snapshot.jobs.values()
         if (latest := _latest_job(jobs)) is not None and latest.state == JobState.ACTIVE
     )
-    return float(limit - active)
+    return float(min(limit - active, MAX_CREATES_PER_PASS))
 
 
 def _run_deadline(snapshot: RunSnapshot, started_at: datetime) -> datetime | None:

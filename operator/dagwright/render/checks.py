@@ -38,8 +38,9 @@ def template_problems(spec: WorkflowSpec, identity: RunIdentity) -> list[Problem
     problems = []
     for i, task in enumerate(spec.tasks):
         where = f"spec.tasks[{i}] ({task.name})"
-        upstream = ancestors(spec, task.name)
-        strangers = sorted({p for p, _ in output_references(task) if p not in upstream})
+        references = output_references(task)
+        upstream = ancestors(spec, task.name) if references else set()  # (only then: it costs O(DAG))
+        strangers = sorted({p for p, _ in references if p not in upstream})
         for producer in strangers:
             problems.append(Problem(where, f"uses outputs of '{producer}', which is not one of its dependencies"))
         if strangers:

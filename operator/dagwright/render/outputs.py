@@ -41,9 +41,19 @@ def output_references(task: Task) -> list[tuple[str, str]]:
     return found
 
 
-def tasks_with_used_outputs(spec: WorkflowSpec) -> set[str]:
-    """Names of the tasks whose outputs some task reads."""
-    return {producer for task in spec.tasks for producer, _ in output_references(task)}
+_USED_CACHE: dict[int, tuple[WorkflowSpec, frozenset[str]]] = {}
+
+
+def tasks_with_used_outputs(spec: WorkflowSpec) -> frozenset[str]:
+    """Names of the tasks whose outputs some task reads (memoised per frozen spec object)."""
+    cached = _USED_CACHE.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task))
+    if len(_USED_CACHE) >= 256:
+        _USED_CACHE.pop(next(iter(_USED_CACHE)))
+    _USED_CACHE[id(spec)] = (spec, used)
+    return used
 
 
 def ancestors(spec: WorkflowSpec, name: str) -> set[str]:
