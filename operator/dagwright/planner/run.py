@@ -44,7 +44,7 @@ from dagwright.render.names import job_name
 GROUPED_EVENT_NAMES = 10
 # Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
 # neither delays its first Jobs nor holds back the dependents of tasks finishing meanwhile.
-MAX_CREATES_PER_PASS = 200
+MAX_CREATES_PER_PASS = 1000
 
 
 @dataclass
