@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -78,6 +77,3 @@ def operator_env(kube_env: dict[str, str]) -> dict[str, str]:
     env = dict(kube_env)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
-
-
-__all__ = ["OperatorProcess", "operator_env", "free_port", "os"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -120,5 +119,3 @@ def add_schedule_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=5)
     p.set_defaults(func=cmd_schedule_next)
 
-
-__all__ = ["add_schedule_commands", "sys"]

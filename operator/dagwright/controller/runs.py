@@ -250,17 +250,14 @@ class RunReconciler:
     def _template_problems(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> list[Problem]:
         return run_param_problems(spec, run_spec.params) + template_problems(spec, self._identity(body, run_spec, spec))
 
-    def _identity(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec | None = None) -> RunIdentity:
+    def _identity(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> RunIdentity:
         meta = body["metadata"]
         annotations = meta.get("annotations") or {}
         logical = run_spec.logical_date or meta.get("creationTimestamp") or format_time(self.clock())
         interval = None
         if ANNOTATION_INTERVAL_START in annotations and ANNOTATION_INTERVAL_END in annotations:
             interval = (annotations[ANNOTATION_INTERVAL_START], annotations[ANNOTATION_INTERVAL_END])
-        status = body.get("status") or {}
-        if spec is None and status.get("frozenSpec"):
-            spec = thaw_spec(status["frozenSpec"])
-        defaults = {p.name: p.default for p in (spec.params or [])} if spec else {}
+        defaults = {p.name: p.default for p in spec.params or []}
         context = build_template_context(
             run_name=meta["name"], namespace=meta["namespace"], workflow=workflow_name_of(body),
             logical_date=logical, param_defaults=defaults, run_params=run_spec.params or {},

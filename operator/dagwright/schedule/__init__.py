@@ -3,7 +3,7 @@
 Next fire times (timezone- and DST-correct), catch-up, starting deadlines,
 concurrency policy, deterministic run names and run-history cleanup. Pure: no
 Kubernetes API, no clock (``now`` is always a parameter), no logging. Imports
-nothing from the other Dagwright layers.
+only the API models (for shared enums), nothing from the other layers.
 """
 
 from dagwright.schedule.cron import (

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
+from dagwright.api.models import ConcurrencyPolicy
 from dagwright.schedule.cron import Schedule, ScheduleError, compile_schedule, to_utc
 from dagwright.schedule.names import scheduled_run_name
 
@@ -77,14 +78,6 @@ MAX_MISSED_SCAN = 10_000
 DEFERRED_RECHECK_SECONDS = 60.0
 #: When no fire time lies ahead (invalid schedule), look again after this long.
 IDLE_REQUEUE_SECONDS = 3600.0
-
-
-class ConcurrencyPolicy(str, Enum):
-    """What a fire does while runs of the workflow are active (as CronJob)."""
-
-    ALLOW = "Allow"
-    FORBID = "Forbid"
-    REPLACE = "Replace"
 
 
 class SkipReason(str, Enum):
