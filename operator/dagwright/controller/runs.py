@@ -103,7 +103,7 @@ class RunReconciler:
         self.runs: dict[RunKey, dict[str, Any]] = {}
         self.workflows: dict[tuple[str, str], dict[str, Any]] = {}
         self.on_finished: list[Callable[[dict[str, Any]], None]] = []
-        self._pod_checked: set[str] = set()
+        self._pod_checked: dict[RunKey, set[str]] = {}  # Jobs whose pod we read, per unfinished run
         self._notifying: set[str] = set()
         self._parsed: dict[str, tuple[str, WorkflowRunStatus]] = {}
 
@@ -114,6 +114,7 @@ class RunReconciler:
         key = run_key(body)
         if deleted:
             self.runs.pop(key, None)
+            self._pod_checked.pop(key, None)
             self.jobs.forget_run(key)
             self._wake_queued_siblings(body)
             return
@@ -313,6 +314,7 @@ class RunReconciler:
                 self.queue.add(other_key)
 
     def _finished(self, body: dict[str, Any]) -> None:
+        self._pod_checked.pop(run_key(body), None)
         self._wake_queued_siblings(body)
         for callback in self.on_finished:
             try:
@@ -375,14 +377,15 @@ class RunReconciler:
     async def _fetch_pod_details(self, key: RunKey, spec: WorkflowSpec) -> None:
         """What only pods know — exit codes, outputs later tasks use — when the pod watch missed it."""
         wants_outputs = tasks_with_used_outputs(spec)
+        checked = self._pod_checked.setdefault(key, set())
         for jobs in self.jobs.jobs_of(key).values():
             for job in jobs:
                 wants_detail = needs_pod_detail(job) and "exit code" not in (job.failure or "")
                 reads_outputs = (job.state == JobState.SUCCEEDED and job.task in wants_outputs
                                  and job.outputs is None and job.outputs_error is None)
-                if not reads_outputs and (job.name in self._pod_checked or not wants_detail):
+                if not reads_outputs and (job.name in checked or not wants_detail):
                     continue
-                self._pod_checked.add(job.name)
+                checked.add(job.name)
                 facts = self.jobs.pod_facts(key, job.name)
                 message, failure = (facts.message, facts.failure) if facts else (None, None)
                 if facts is None:
@@ -442,7 +445,7 @@ class RunReconciler:
 
     def _record_failure(self, key: RunKey, job: JobToCreate, reason: str) -> None:
         now = self.clock()
-        self._pod_checked.add(job.name)
+        self._pod_checked.setdefault(key, set()).add(job.name)
         self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason))
 
     async def _write_status(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
