@@ -26,7 +26,7 @@ from dagwright.kube.jobindex import JobIndex
 
 log = logging.getLogger("dagwright.operator")
 
-WORKERS = 8
+WORKERS = 32
 WORKFLOW_WORKERS = 2
 API_THREADS = 32
 RESYNC_SECONDS = 60.0

@@ -134,6 +134,9 @@ class JobIndex:
                 if old == observed:
                     return
                 entries[observed.name] = observed
+                pod = self._pods.get(key, {}).get(observed.name)
+                if old is not None and decides_same(old, observed, pod):
+                    return  # e.g. startTime set, or Complete after its pod already said so: no pass
         self.on_change(key)
 
     def _list_pods(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
@@ -180,6 +183,17 @@ def merge_pod_facts(job: ObservedJob, pod: PodFacts | None) -> ObservedJob:
             and not (job.failure or "").startswith("timed out"):
         return replace(job, failure=pod.failure)
     return job
+
+
+def decides_same(old: ObservedJob, new: ObservedJob, pod: PodFacts | None) -> bool:
+    """Whether the planner would decide the same with `new` as with `old` (pure).
+
+    The planner acts on an attempt's state, failure, stop and outputs; a Job's start time or
+    the Job controller confirming what the finished pod already told change nothing.
+    """
+    before, after = merge_pod_facts(old, pod), merge_pod_facts(new, pod)
+    return (before.state, before.failure, before.stopped, before.outputs, before.outputs_error) == \
+        (after.state, after.failure, after.stopped, after.outputs, after.outputs_error)
 
 
 def keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
