@@ -66,7 +66,8 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
         admission.configure(settings)
     loop = asyncio.get_running_loop()
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=API_THREADS))
-    http = KubeHttp(load_configuration(CONFIG.kubeconfig))
+    watch_streams = 2 * len(CONFIG.namespaces or [None])  # Jobs and pods, each holds a connection
+    http = KubeHttp(load_configuration(CONFIG.kubeconfig), max_connections=API_THREADS + watch_streams)
     queue = WorkQueue()
     events = EventSink(http)
     jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(queue.add, key))

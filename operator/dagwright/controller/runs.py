@@ -38,6 +38,7 @@ from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.notify import build_payload, deliver, due_notifications
 from dagwright.controller.review import validation_messages
+from dagwright.controller.statuswriter import StatusWriter
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
@@ -106,6 +107,8 @@ class RunReconciler:
         self._pod_checked: dict[RunKey, set[str]] = {}  # Jobs whose pod we read, per unfinished run
         self._notifying: set[str] = set()
         self._parsed: dict[str, tuple[str, WorkflowRunStatus]] = {}
+        # statuses decided but not yet written, by run key, with the uid of the run they are for
+        self.statuses: StatusWriter[RunKey, tuple[str, WorkflowRunStatus]] = StatusWriter(self._write_pending)
 
     # ----------------------------------------------------------------- caches
 
@@ -115,6 +118,7 @@ class RunReconciler:
         if deleted:
             self.runs.pop(key, None)
             self._pod_checked.pop(key, None)
+            self.statuses.forget(key)
             self.jobs.forget_run(key)
             self._wake_queued_siblings(body)
             return
@@ -138,7 +142,7 @@ class RunReconciler:
         body = self.runs.get(key)
         if body is None:
             return
-        status = self._parse_status(body)
+        status = self._status_for_pass(key, body)
         if status.phase in FINISHED_RUN_PHASES:
             self._notify_if_due(body, status)
             return
@@ -166,7 +170,10 @@ class RunReconciler:
         generation = body["metadata"].get("generation")
         new_status = plan.status.model_copy(update={"observed_generation": generation})
         new_status.conditions = build_run_conditions(new_status, generation, format_time(now))
-        await self._write_status(body, new_status)
+        if new_status != status:
+            self.statuses.submit(key, (body["metadata"]["uid"], new_status))
+        if new_status.phase in FINISHED_RUN_PHASES:
+            await self.statuses.flush(key)  # stored before anyone is told the run finished
         for transition in plan.transitions:
             self.events.post(body, transition.reason, transition.message, transition.type.value)
         if plan.requeue_after is not None:
@@ -178,6 +185,13 @@ class RunReconciler:
         metrics.QUEUE_DEPTH.set(self.queue.depth())
 
     # ----------------------------------------------------------------- freezing
+
+    def _status_for_pass(self, key: RunKey, body: dict[str, Any]) -> WorkflowRunStatus:
+        """The newest status of the run: the one handed to the writer if not yet written."""
+        pending = self.statuses.pending(key)
+        if pending is not None and pending[0] == body["metadata"].get("uid"):
+            return pending[1]
+        return self._parse_status(body)
 
     def _parse_status(self, body: dict[str, Any]) -> WorkflowRunStatus:
         """The run's status as a model; parsed once per resourceVersion (big runs' hot path)."""
@@ -278,7 +292,7 @@ class RunReconciler:
             "observed_generation": generation,
         })
         failed.conditions = build_run_conditions(failed, generation, stamp)
-        await self._write_status(body, failed)
+        await self._write_now(body, failed)
         self.events.post(body, "InvalidSpec", message, "Warning")
         self._finished(self.runs.get(run_key(body), body))
 
@@ -353,11 +367,11 @@ class RunReconciler:
         self.events.post(body, "NotificationFailed" if errors else "NotificationSent", message,
                          "Warning" if errors else "Normal")
         latest = self.runs.get(run_key(body), body)
-        current = self._parse_status(latest)
+        current = self._status_for_pass(run_key(body), latest)
         condition = Condition(type="Notified", status="False" if errors else "True",
                               reason="DeliveryFailed" if errors else "Delivered", message=message,
                               last_transition_time=format_time(self.clock()))
-        await self._write_status(latest, current.model_copy(
+        await self._write_now(latest, current.model_copy(
             update={"conditions": [*(current.conditions or []), condition]}))
 
     def _webhook_url(self, namespace: str, notification: Notification) -> str:
@@ -447,6 +461,19 @@ class RunReconciler:
         now = self.clock()
         self._pod_checked.setdefault(key, set()).add(job.name)
         self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason))
+
+    async def _write_now(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
+        """Hand `status` to the writer and wait until it is stored (after earlier writes)."""
+        key = run_key(body)
+        self.statuses.submit(key, (body["metadata"]["uid"], status))
+        await self.statuses.flush(key)
+
+    async def _write_pending(self, key: RunKey, pending: tuple[str, WorkflowRunStatus]) -> None:
+        """The writer's call: patch the cached run, if it is still the run the status is for."""
+        uid, status = pending
+        body = self.runs.get(key)
+        if body is not None and body["metadata"].get("uid") == uid:
+            await self._write_status(body, status)
 
     async def _write_status(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
         patch = merge_patch(body.get("status") or {}, status.to_wire())
