@@ -54,6 +54,13 @@ class TriggerRule(str, Enum):
     NONE_FAILED = "NoneFailed"
 
 
+class EventType(str, Enum):
+    """The type of a Kubernetes Event the operator posts."""
+
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
 class ConcurrencyPolicy(str, Enum):
     """What a scheduled fire does while an earlier run of the workflow is still active."""
 

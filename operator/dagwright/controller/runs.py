@@ -45,7 +45,7 @@ from dagwright.kube.http import ApiError, KubeHttp
 from dagwright.kube.jobindex import JobIndex, RunKey
 from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job, read_termination_message
 from dagwright.planner.conditions import build_run_conditions
-from dagwright.planner.run import plan_run
+from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSnapshot
 from dagwright.planner.timefmt import format_time, parse_time
 from dagwright.render.job import LABEL_WORKFLOW, RunIdentity, build_job
@@ -175,7 +175,8 @@ class RunReconciler:
         if new_status.phase in FINISHED_RUN_PHASES:
             await self.statuses.flush(key)  # stored before anyone is told the run finished
         for transition in plan.transitions:
-            self.events.post(body, transition.reason, transition.message, transition.type.value)
+            if not is_routine(transition):  # routine progress is posted with the status write
+                self.events.post(body, transition.reason, transition.message, transition.type.value)
         if plan.requeue_after is not None:
             self.queue.add_after(key, plan.requeue_after + 0.05)
         if new_status.phase in FINISHED_RUN_PHASES:
@@ -472,23 +473,29 @@ class RunReconciler:
         """The writer's call: patch the cached run, if it is still the run the status is for."""
         uid, status = pending
         body = self.runs.get(key)
-        if body is not None and body["metadata"].get("uid") == uid:
-            await self._write_status(body, status)
+        if body is None or body["metadata"].get("uid") != uid:
+            return
+        stored = self._parse_status(body)
+        if await self._write_status(body, status):
+            for transition in routine_transitions(stored, status):
+                self.events.post(body, transition.reason, transition.message, transition.type.value)
 
-    async def _write_status(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
+    async def _write_status(self, body: dict[str, Any], status: WorkflowRunStatus) -> bool:
+        """Patch what changed; False when nothing did or the run is gone."""
         patch = merge_patch(body.get("status") or {}, status.to_wire())
         if not patch:
-            return
+            return False
         meta = body["metadata"]
         try:
             updated = await asyncio.to_thread(resources.patch_status, self.http, meta["namespace"], RUNS, meta["name"], patch)
         except ApiError as error:
             if error.status == 404:
-                return
+                return False
             raise
         updated.setdefault("apiVersion", API_VERSION)
         updated.setdefault("kind", "WorkflowRun")
         self.observe_run_written(updated)
+        return True
 
     def observe_run_written(self, body: dict[str, Any]) -> None:
         """Our own write's answer is the newest state: cache it without re-queueing."""

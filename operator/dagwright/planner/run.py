@@ -340,6 +340,21 @@ _TASK_REASONS = {
 _GROUPED = {"TaskStarted", "TaskSucceeded", "TaskSkipped", "TaskCancelled"}
 
 
+def is_routine(transition: Transition) -> bool:
+    """Routine task progress (started, succeeded, skipped, cancelled), as opposed to failures,
+    retries and run transitions, which each deserve an Event of their own the moment they happen."""
+    return transition.reason in _GROUPED
+
+
+def routine_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Transition]:
+    """The routine task progress between two stored statuses, one Event's worth (pure).
+
+    The controller posts these when it stores a status, so several passes between two status
+    writes share one Event ("succeeded: a, b; started: c").
+    """
+    return [t for t in _task_transitions(old, new) if is_routine(t)]
+
+
 def _run_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Transition]:
     if old.phase == new.phase or new.phase not in _RUN_REASONS:
         return []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from dagwright.api.models import WorkflowRunStatus, WorkflowSpec
+from dagwright.api.models import EventType, WorkflowRunStatus, WorkflowSpec
 
 
 class JobState(str, Enum):
@@ -48,13 +48,6 @@ class RunSnapshot:
     now: datetime
     cancel: bool = False
     admitted: bool = True  # False while maxActiveRuns holds the run back (phase Queued)
-
-
-class EventType(str, Enum):
-    """Kubernetes Event types."""
-
-    NORMAL = "Normal"
-    WARNING = "Warning"
 
 
 @dataclass(frozen=True)

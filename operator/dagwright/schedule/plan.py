@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from dagwright.api.models import ConcurrencyPolicy
+from dagwright.api.models import ConcurrencyPolicy, EventType
 from dagwright.schedule.cron import Schedule, ScheduleError, compile_schedule, to_utc
 from dagwright.schedule.names import scheduled_run_name
 
@@ -88,11 +88,6 @@ class SkipReason(str, Enum):
     CATCHUP_LIMIT = "CatchupLimit"
     CONCURRENCY_FORBID = "ConcurrencyForbid"
     SUPERSEDED = "Superseded"
-
-
-class EventType(str, Enum):
-    NORMAL = "Normal"
-    WARNING = "Warning"
 
 
 class EventReason(str, Enum):

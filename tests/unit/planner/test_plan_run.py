@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from dagwright.api.models import TaskStatus, WorkflowRunStatus
-from dagwright.planner.run import plan_run
+from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import JobState, ObservedJob, RunSnapshot
 
 from .sim import T0, World, spec_of
@@ -251,3 +251,19 @@ def test_a_pass_where_one_task_succeeds_and_the_next_starts_posts_one_event():
     world.tick()
     plan = world.step()
     assert [(t.reason, t.message) for t in plan.transitions] == [("TaskSucceeded", "succeeded: a; started: b")]
+
+
+def test_routine_progress_of_several_passes_sums_up_in_one_event_and_failures_are_not_routine():
+    stored = WorkflowRunStatus(phase="Running", tasks={"a": TaskStatus(phase="Running", attempts=1),
+                                                       "b": TaskStatus(phase="Running", attempts=1)})
+    later = WorkflowRunStatus(phase="Running", tasks={
+        "a": TaskStatus(phase="Succeeded", attempts=1), "b": TaskStatus(phase="Failed", attempts=1, message="exit code 2"),
+        "c": TaskStatus(phase="Running", attempts=1)})
+    assert [(t.reason, t.message) for t in routine_transitions(stored, later)] == [
+        ("TaskSucceeded", "succeeded: a; started: c")]
+    assert routine_transitions(later, later) == []
+    world = World(spec_of(CHAIN), outcomes={("a", 0): "fail"})
+    world.step()
+    world.tick()
+    reasons = {t.reason: is_routine(t) for t in world.step().transitions}
+    assert reasons == {"TaskFailed": False, "TaskSkipped": True, "RunFailed": False}
