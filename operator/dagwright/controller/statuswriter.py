@@ -25,7 +25,7 @@ Value = TypeVar("Value")
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 BACKGROUND_WRITES = 4  # in flight at once over all runs: Job creations go first at a busy API server
-LINGER_SECONDS = 0.1  # a background write waits this long, so a burst of passes costs one write
+LINGER_SECONDS = 0.25  # a background write waits this long, so a burst of passes costs one write
 
 
 class StatusWriter(Generic[Key, Value]):
