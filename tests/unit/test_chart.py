@@ -61,12 +61,12 @@ KOPF_NEEDS: tuple[Need, ...] = (
     ("dagwright.io", "workflowruns", "patch"),
     ("", "events", "create"),
 )
-# kopf, cluster-scoped: CRD observation always; Namespace observation when given namespaces.
+# kopf, cluster-scoped, watching all namespaces: CRD observation. Watching named namespaces,
+# kopf's scanning is off and the operator needs no cluster-scoped rule.
 KOPF_CLUSTER_NEEDS: tuple[Need, ...] = (
     ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
     ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
 )
-KOPF_NAMESPACED_MODE_NEEDS: tuple[Need, ...] = (("", "namespaces", "list"), ("", "namespaces", "watch"))
 
 # The same, as the table a reader checks: resource -> verbs.
 OPERATOR_RULES = {
@@ -233,17 +233,15 @@ def test_default_install_cluster_rules_are_crd_observation_only(default):
     assert one(default, "ClusterRoleBinding", f"{NS}-dagwright-cluster")["subjects"][0]["name"] == "dagwright"
 
 
-def test_watch_namespaces_gives_a_role_per_namespace_and_no_cluster_role_for_the_watched_resources(namespaced):
+def test_watch_namespaces_gives_a_role_per_namespace_and_no_cluster_role_at_all(namespaced):
     for ns in ("a", "b"):
         role = one(namespaced, "Role", "dagwright", ns)
         assert rule_table(role["rules"]) == OPERATOR_RULES
         binding = one(namespaced, "RoleBinding", "dagwright", ns)
         assert binding["roleRef"]["kind"] == "Role" and binding["roleRef"]["name"] == "dagwright"
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "dagwright", "namespace": NS}]
-    cluster_roles = of_kind(namespaced, "ClusterRole")
-    assert [r["metadata"]["name"] for r in cluster_roles] == [f"{NS}-dagwright-cluster"]
-    assert rule_table(cluster_roles[0]["rules"]) == needs_table(KOPF_CLUSTER_NEEDS + KOPF_NAMESPACED_MODE_NEEDS)
-    assert [b["metadata"]["name"] for b in of_kind(namespaced, "ClusterRoleBinding")] == [f"{NS}-dagwright-cluster"]
+    assert of_kind(namespaced, "ClusterRole") == []
+    assert of_kind(namespaced, "ClusterRoleBinding") == []
 
 
 def test_no_rule_uses_wildcards_or_escalation_verbs():

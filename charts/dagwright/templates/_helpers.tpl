@@ -95,19 +95,15 @@ tests/unit/test_chart.py holds the same table and fails when they drift apart.
 {{- end }}
 
 {{/*
-Cluster-scoped rules kopf needs whatever it watches: it lists and watches the CRDs to notice
-Dagwright's resources appear or change; when it watches named namespaces (not all), it lists and
-watches Namespaces to match them (when forbidden, both retry with errors for a while, then fall
-back with a warning). With the managed admission webhook, it writes its
-ValidatingWebhookConfiguration.
+Cluster-scoped rules: watching all namespaces, kopf lists and watches the CRDs to notice
+Dagwright's resources appear or change. Watching named namespaces, the operator turns kopf's
+scanning off (it finds its resources once, through discovery), so it needs no cluster-scoped
+rule at all. With the managed admission webhook, it writes its ValidatingWebhookConfiguration.
 */}}
 {{- define "dagwright.clusterRules" -}}
+{{- if not .Values.watchNamespaces }}
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
-  verbs: [list, watch]
-{{- if .Values.watchNamespaces }}
-- apiGroups: [""]
-  resources: [namespaces]
   verbs: [list, watch]
 {{- end }}
 {{- if and .Values.webhook.enabled .Values.webhook.managed }}
