@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
@@ -11,7 +13,7 @@ from .kube import container_task as task
 def cli(kube_env, namespace: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dagwright.cli.main", *args, "-n", namespace,
                            "--kubeconfig", kube_env["KUBECONFIG"]],
-                          env=kube_env, capture_output=True, text=True, timeout=120)
+                          env=kube_env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_retry_reruns_only_the_failed_and_skipped_tasks(kube, operator, kube_env):
@@ -34,11 +36,27 @@ def test_get_shows_the_dag_and_watch_exits_with_the_run_result(kube, operator, k
     kube.create_run("shown", spec={"tasks": [task("a"), task("b", ["a"])]})
     watched = cli(kube_env, kube.ns, "watch", "shown", "--interval", "0.2", "--timeout", "60")
     assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert "2/2" in watched.stdout  # the progress bar's counts
     shown = cli(kube_env, kube.ns, "get", "shown")
-    assert "Phase:     Succeeded" in shown.stdout
-    assert "✔ b" in shown.stdout and "← a" in shown.stdout
+    lines = shown.stdout.splitlines()
+    assert ["Phase:", "✔", "Succeeded"] in [line.split() for line in lines]
+    assert ["└─a", "✔", "Succeeded", "1"] == next(line.split()[:4] for line in lines if "─a" in line)
+    assert ["└─b", "✔", "Succeeded", "1"] == next(line.split()[:4] for line in lines if "─b" in line)
     listed = cli(kube_env, kube.ns, "list")
-    assert "shown" in listed.stdout and "Succeeded" in listed.stdout
+    assert ["shown", "(inline)", "✔", "Succeeded", "2/2"] == next(
+        line.split()[:5] for line in listed.stdout.splitlines() if line.startswith("shown"))
+
+
+def test_kubectl_finds_the_cli_as_a_plugin(kube, operator, kube_env):
+    kube.create_run("plugged", spec={"tasks": [task("a")]})
+    kube.wait_for_phase("plugged")
+    bin_dir = os.path.dirname(shutil.which("kubectl-dagwright", path=os.path.dirname(sys.executable)) or "")
+    assert bin_dir, "kubectl-dagwright is not installed beside the venv's python"
+    env = {**kube_env, "PATH": f"{bin_dir}:{kube_env.get('PATH', os.environ['PATH'])}"}
+    result = subprocess.run(["kubectl", "dagwright", "get", "plugged", "-n", kube.ns], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert ["Phase:", "✔", "Succeeded"] in [line.split() for line in result.stdout.splitlines()]
 
 
 def test_cancel_and_trigger(kube, operator, kube_env):

@@ -1,13 +1,18 @@
-"""User commands of the `dagwright` CLI: list, get, watch, cancel (thin: API calls + views)."""
+"""User commands of the `dagwright` CLI: list, get, watch, cancel, retry, logs (thin: API calls + views)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from dagwright.cli.view import render_run, render_run_table
+from rich.console import Console
+from rich.live import Live
+
+from dagwright.cli.view import render_run, render_run_live, render_run_table, watch_key
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
 from dagwright.render.names import job_name
@@ -39,33 +44,59 @@ def _get_run(http: KubeHttp, namespace: str, name: str) -> dict:
     return run
 
 
+def _console() -> Console:
+    return Console(highlight=False)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     http = _http(args)
     runs = resources.list_custom(http, None if args.all_namespaces else _namespace(args), RUNS)
-    runs.sort(key=lambda r: r["metadata"].get("creationTimestamp", ""))
-    print(render_run_table(runs))
+    runs.sort(key=lambda r: (r["metadata"]["namespace"], r["metadata"].get("creationTimestamp", "")))
+    if not runs:
+        print("No workflow runs found.")
+        return 0
+    _console().print(render_run_table(runs, all_namespaces=args.all_namespaces))
     return 0
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    print(render_run(_get_run(_http(args), _namespace(args), args.run), datetime.now(UTC)))
+    _console().print(render_run(_get_run(_http(args), _namespace(args), args.run), datetime.now(UTC)))
     return 0
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """Redraw the run every second until it finishes; exit 0 only when it succeeded."""
-    http, namespace = _http(args), _namespace(args)
+    """Follow the run until it finishes; exit 0 only when it succeeded.
+
+    On a terminal the view (header, progress bar, DAG tree) is redrawn in place; on a pipe it
+    is printed again only when a phase, an attempt or the progress changed.
+    """
+    http, namespace, console = _http(args), _namespace(args), _console()
+    if console.is_terminal:
+        with Live(console=console, auto_refresh=False) as live:
+            return _follow(args, http, namespace, console,
+                           lambda run: live.update(render_run_live(run, datetime.now(UTC)), refresh=True))
+    shown: list[object] = [None]
+
+    def print_when_changed(run: dict[str, Any]) -> None:
+        key = watch_key(run)
+        if key != shown[0]:
+            shown[0] = key
+            console.print(render_run_live(run, datetime.now(UTC)))
+
+    return _follow(args, http, namespace, console, print_when_changed)
+
+
+def _follow(args: argparse.Namespace, http: KubeHttp, namespace: str, console: Console,
+            show: Callable[[dict[str, Any]], None]) -> int:
     deadline = time.monotonic() + args.timeout if args.timeout else None
-    clear = sys.stdout.isatty()
     while True:
         run = _get_run(http, namespace, args.run)
-        text = render_run(run, datetime.now(UTC))
-        print(("\033[H\033[J" if clear else "") + text + ("" if clear else "\n"), flush=True)
+        show(run)
         phase = (run.get("status") or {}).get("phase")
         if phase in FINISHED:
             return 0 if phase == "Succeeded" else 1
         if deadline is not None and time.monotonic() > deadline:
-            print(f"dagwright: run still {phase} after {args.timeout}s", file=sys.stderr)
+            console.print(f"dagwright: run still {phase} after {args.timeout}s")
             return 2
         time.sleep(args.interval)
 

@@ -1,16 +1,67 @@
-"""Text views of runs for the CLI: a run's DAG as a tree with phases, and a runs table (pure)."""
+"""Views of runs for the CLI, built with rich: a run's DAG as a tree, a runs table, progress.
+
+Pure: functions take API objects (dicts) and `now`, and return rich renderables; only the
+command layer prints them. `as_text` turns a renderable into plain text for tests and pipes.
+
+The DAG tree works like `argo get`: the run is the root, every task appears exactly once, under
+the dependency that finished last in topological order (the one that let it start); a task with
+more than one dependency names the others with `← a, b`.
+"""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
 
 from dagwright.api.frozen import thaw_spec
 from dagwright.planner.dag import topological_order
 from dagwright.planner.timefmt import format_duration, parse_time
 
 SYMBOLS = {"Succeeded": "✔", "Failed": "✖", "Running": "●", "Retrying": "↻", "Pending": "◷",
-           "Skipped": "○", "Cancelled": "⊘"}
+           "Skipped": "○", "Cancelled": "⊘", "Queued": "◷"}
+STYLES = {"Succeeded": "green", "Failed": "red", "Running": "cyan", "Retrying": "yellow",
+          "Pending": "dim", "Skipped": "dim", "Cancelled": "magenta", "Queued": "dim"}
+FINISHED_TASK = ("Succeeded", "Failed", "Skipped", "Cancelled")
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    """One line of the DAG tree: the drawn prefix, the task and its other dependencies."""
+
+    prefix: str
+    task: str
+    also_after: tuple[str, ...]
+
+
+def dag_tree_rows(order: list[str], depends: dict[str, list[str]]) -> list[TreeRow]:
+    """Lay the DAG out as a tree, each task once, under its latest dependency in `order`."""
+    position = {name: i for i, name in enumerate(order)}
+    children: dict[str | None, list[str]] = {None: []}
+    parent_of: dict[str, str | None] = {}
+    for name in order:
+        deps = [d for d in depends.get(name, []) if d in position]
+        parent = max(deps, key=position.__getitem__) if deps else None
+        parent_of[name] = parent
+        children.setdefault(parent, []).append(name)
+    rows: list[TreeRow] = []
+
+    def walk(node: str | None, indent: str) -> None:
+        kids = children.get(node, [])
+        for i, kid in enumerate(kids):
+            last = i == len(kids) - 1
+            others = tuple(d for d in depends.get(kid, []) if d != parent_of[kid])
+            rows.append(TreeRow(indent + ("└─" if last else "├─"), kid, others))
+            walk(kid, indent + ("  " if last else "│ "))
+
+    walk(None, "")
+    return rows
 
 
 def _duration(task: dict[str, Any], now: datetime) -> str:
@@ -20,41 +71,114 @@ def _duration(task: dict[str, Any], now: datetime) -> str:
     return format_duration(end - parse_time(task["startedAt"]))
 
 
-def render_run(run: dict[str, Any], now: datetime) -> str:
-    """`argo get`-like text: header, then each task in DAG order with phase, attempts, time."""
-    meta, status = run["metadata"], run.get("status") or {}
-    lines = [
-        f"Name:      {meta['name']}",
-        f"Namespace: {meta['namespace']}",
-        f"Phase:     {status.get('phase', 'Pending')}   Progress: {status.get('progress', '-')}"
-        + (f"   Duration: {status['duration']}" if status.get("duration") else ""),
-    ]
-    if status.get("message"):
-        lines.append(f"Message:   {status['message']}")
-    tasks = status.get("tasks") or {}
-    order = list(tasks)
-    depends: dict[str, list[str]] = {}
+def _phase(phase: str) -> Text:
+    return Text(f"{SYMBOLS.get(phase, ' ')} {phase}", style=STYLES.get(phase, ""))
+
+
+def _run_dag(run: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """Task order and dependencies: from the frozen spec when the run has one."""
+    status = run.get("status") or {}
     if status.get("frozenSpec"):
         spec = thaw_spec(status["frozenSpec"])
-        order = topological_order(spec)
-        depends = {t.name: t.depends_on or [] for t in spec.tasks}
-    lines.append("")
-    lines.append(f"{'TASK':<32} {'PHASE':<11} {'ATTEMPTS':>8} {'DURATION':>9}  MESSAGE")
-    for name in order:
-        task = tasks.get(name, {"phase": "Pending", "attempts": 0})
-        phase = task.get("phase", "Pending")
-        arrow = f" ← {', '.join(depends[name])}" if depends.get(name) else ""
-        label = f"{SYMBOLS.get(phase, ' ')} {name}"
-        message = (task.get("message") or "") + arrow
-        lines.append(f"{label:<32} {phase:<11} {task.get('attempts', 0):>8} {_duration(task, now):>9}  {message}")
-    return "\n".join(lines)
+        return list(topological_order(spec)), {t.name: list(t.depends_on or []) for t in spec.tasks}
+    inline = (run.get("spec") or {}).get("workflowSpec") or {}
+    if inline.get("tasks"):
+        return [t["name"] for t in inline["tasks"]], {t["name"]: list(t.get("dependsOn") or []) for t in inline["tasks"]}
+    return list(status.get("tasks") or {}), {}
 
 
-def render_run_table(runs: list[dict[str, Any]]) -> str:
+def run_header(run: dict[str, Any]) -> Table:
+    """Name, namespace, phase, progress, duration and message as a two-column grid."""
+    meta, status = run["metadata"], run.get("status") or {}
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("Name:", meta["name"])
+    grid.add_row("Namespace:", meta["namespace"])
+    grid.add_row("Phase:", _phase(status.get("phase", "Pending")))
+    grid.add_row("Progress:", status.get("progress", "-"))
+    if status.get("startedAt"):
+        grid.add_row("Started:", status["startedAt"])
+    if status.get("duration"):
+        grid.add_row("Duration:", status["duration"])
+    if status.get("message"):
+        grid.add_row("Message:", status["message"])
+    return grid
+
+
+def task_tree(run: dict[str, Any], now: datetime) -> Table:
+    """The DAG tree with each task's phase, attempts, duration and message."""
+    order, depends = _run_dag(run)
+    tasks = (run.get("status") or {}).get("tasks") or {}
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for column, justify in (("TASK", "left"), ("PHASE", "left"), ("ATTEMPTS", "right"),
+                            ("DURATION", "right"), ("MESSAGE", "left")):
+        table.add_column(column, justify=justify, no_wrap=column != "MESSAGE")  # type: ignore[arg-type]
+    table.add_row(Text(f"{SYMBOLS.get((run.get('status') or {}).get('phase', 'Pending'), ' ')} {run['metadata']['name']}",
+                       style="bold"), "", "", "", "")
+    for row in dag_tree_rows(order, depends):
+        task = tasks.get(row.task, {"phase": "Pending", "attempts": 0})
+        message = task.get("message") or ""
+        if row.also_after:
+            message = (message + "  " if message else "") + f"← {', '.join(row.also_after)}"
+        table.add_row(f"{row.prefix}{row.task}", _phase(task.get("phase", "Pending")),
+                      str(task.get("attempts", 0)), _duration(task, now), message)
+    return table
+
+
+def progress_bar(run: dict[str, Any]) -> Table:
+    """A bar of finished tasks out of all tasks, with the counts by phase beside it."""
+    tasks = (run.get("status") or {}).get("tasks") or {}
+    total = len(_run_dag(run)[0]) or len(tasks)
+    done = sum(1 for t in tasks.values() if t.get("phase") in FINISHED_TASK)
+    counts: dict[str, int] = {}
+    for t in tasks.values():
+        counts[t.get("phase", "Pending")] = counts.get(t.get("phase", "Pending"), 0) + 1
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(width=40)
+    grid.add_column()
+    summary = ", ".join(f"{n} {p.lower()}" for p, n in sorted(counts.items()))
+    grid.add_row(ProgressBar(total=max(total, 1), completed=done, width=40), f"{done}/{total}  {summary}")
+    return grid
+
+
+def render_run(run: dict[str, Any], now: datetime) -> RenderableType:
+    """`argo get`-like view: the header, then the DAG tree."""
+    return Group(run_header(run), Text(""), task_tree(run, now))
+
+
+def render_run_live(run: dict[str, Any], now: datetime) -> RenderableType:
+    """What `dagwright watch` redraws: the header, a progress bar and the DAG tree."""
+    return Group(run_header(run), progress_bar(run), Text(""), task_tree(run, now))
+
+
+def render_run_table(runs: list[dict[str, Any]], all_namespaces: bool = False) -> Table:
     """One line per run, like `kubectl get workflowruns`."""
-    lines = [f"{'NAME':<44} {'PHASE':<10} {'PROGRESS':<9} {'STARTED':<21} DURATION"]
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    columns = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "WORKFLOW", "PHASE", "PROGRESS", "STARTED",
+                                                           "DURATION"]
+    for column in columns:
+        table.add_column(column, no_wrap=True)
     for run in runs:
-        status = run.get("status") or {}
-        lines.append(f"{run['metadata']['name']:<44} {status.get('phase', ''):<10} {status.get('progress', ''):<9} "
-                     f"{status.get('startedAt', ''):<21} {status.get('duration', '')}")
-    return "\n".join(lines)
+        status, meta = run.get("status") or {}, run["metadata"]
+        workflow = ((run.get("spec") or {}).get("workflowRef") or {}).get("name") or "(inline)"
+        cells: list[str | Text] = [meta["namespace"]] if all_namespaces else []
+        cells += [meta["name"], workflow, _phase(status.get("phase", "Pending")), status.get("progress", ""),
+                  status.get("startedAt", ""), status.get("duration", "")]
+        table.add_row(*cells)
+    return table
+
+
+def watch_key(run: dict[str, Any]) -> tuple[Any, ...]:
+    """What a change worth printing again is made of: run phase, progress, task phases, attempts."""
+    status = run.get("status") or {}
+    tasks = status.get("tasks") or {}
+    return (status.get("phase"), status.get("progress"),
+            tuple(sorted((n, t.get("phase"), t.get("attempts")) for n, t in tasks.items())))
+
+
+def as_text(renderable: RenderableType, width: int = 160) -> str:
+    """Plain text of a renderable (no colours), as a pipe or a test sees it."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(renderable)
+    return buffer.getvalue()

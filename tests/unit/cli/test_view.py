@@ -1,0 +1,105 @@
+"""The CLI's run views: the DAG tree (each task once, under its latest dependency), the runs table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from dagwright.api.frozen import freeze_spec
+from dagwright.api.models import WorkflowSpec
+from dagwright.cli.view import (
+    as_text,
+    dag_tree_rows,
+    render_run,
+    render_run_live,
+    render_run_table,
+    watch_key,
+)
+
+NOW = datetime(2026, 11, 24, 2, 10, tzinfo=UTC)
+
+
+def tree(order, depends):
+    return [(r.prefix + r.task, r.also_after) for r in dag_tree_rows(order, depends)]
+
+
+@pytest.mark.parametrize(
+    ("order", "depends", "expected"),
+    [
+        pytest.param(["a", "b", "c"], {"b": ["a"], "c": ["b"]},
+                     [("└─a", ()), ("  └─b", ()), ("    └─c", ())], id="a chain nests each task under the previous"),
+        pytest.param(["a", "b", "c", "d"], {"b": ["a"], "c": ["a"], "d": ["b", "c"]},
+                     [("└─a", ()), ("  ├─b", ()), ("  └─c", ()), ("    └─d", ("b",))],
+                     id="a diamond join sits under its latest dependency and names the other"),
+        pytest.param(["x", "y"], {}, [("├─x", ()), ("└─y", ())], id="independent tasks are siblings at the root"),
+        pytest.param(["a", "b", "c"], {"c": ["a"]}, [("├─a", ()), ("│ └─c", ()), ("└─b", ())],
+                     id="a branch under a non-last sibling keeps the vertical rule"),
+    ],
+)
+def test_dag_tree_rows(order, depends, expected):
+    assert tree(order, depends) == expected
+
+
+def test_every_task_appears_once_in_the_tree_of_a_wide_dag():
+    order = [f"t{i}" for i in range(30)]
+    depends = {f"t{i}": [f"t{j}" for j in range(max(0, i - 3), i)] for i in range(30)}
+    assert sorted(r.task for r in dag_tree_rows(order, depends)) == sorted(order)
+
+
+def diamond_run() -> dict:
+    spec = WorkflowSpec.model_validate({"tasks": [
+        {"name": "a", "container": {"image": "busybox"}},
+        {"name": "b", "dependsOn": ["a"], "container": {"image": "busybox"}},
+        {"name": "c", "dependsOn": ["a"], "container": {"image": "busybox"}},
+        {"name": "d", "dependsOn": ["b", "c"], "container": {"image": "busybox"}},
+    ]})
+    return {
+        "metadata": {"name": "diamond-1", "namespace": "data"},
+        "spec": {"workflowRef": {"name": "diamond"}},
+        "status": {
+            "phase": "Running", "progress": "2/4", "startedAt": "2026-11-24T02:00:00Z",
+            "frozenSpec": freeze_spec(spec),
+            "tasks": {
+                "a": {"phase": "Succeeded", "attempts": 1, "startedAt": "2026-11-24T02:00:00Z",
+                      "finishedAt": "2026-11-24T02:00:45Z"},
+                "b": {"phase": "Failed", "attempts": 3, "message": "attempt 3 failed: exit code 2"},
+                "c": {"phase": "Running", "attempts": 1, "startedAt": "2026-11-24T02:07:00Z"},
+                "d": {"phase": "Pending", "attempts": 0},
+            },
+        },
+    }
+
+
+def test_get_shows_the_header_and_each_task_with_phase_attempts_duration_and_message():
+    text = as_text(render_run(diamond_run(), NOW))
+    lines = text.splitlines()
+    assert any(line.split() == ["Phase:", "●", "Running"] for line in lines)
+    assert any(line.split() == ["Progress:", "2/4"] for line in lines)
+    row = {line.split()[0].lstrip("├└│─ "): line for line in lines if "─" in line}
+    assert row["a"].split()[1:] == ["✔", "Succeeded", "1", "45s"]
+    assert row["b"].split()[1:4] == ["✖", "Failed", "3"] and "attempt 3 failed: exit code 2" in row["b"]
+    assert row["c"].split()[1:] == ["●", "Running", "1", "3m0s"]
+    assert "← b" in row["d"] and "◷ Pending" in row["d"]
+
+
+def test_watch_view_adds_a_progress_bar_with_counts():
+    text = as_text(render_run_live(diamond_run(), NOW))
+    assert "2/4" in text and "1 failed" in text and "1 running" in text and "1 succeeded" in text
+
+
+def test_watch_key_changes_with_phases_and_attempts_not_with_time():
+    run = diamond_run()
+    key = watch_key(run)
+    assert watch_key(diamond_run()) == key
+    run["status"]["tasks"]["c"]["phase"] = "Succeeded"
+    assert watch_key(run) != key
+
+
+def test_the_runs_table_lists_name_workflow_phase_and_progress():
+    inline = {"metadata": {"name": "adhoc", "namespace": "data"}, "spec": {"workflowSpec": {"tasks": []}},
+              "status": {"phase": "Succeeded", "progress": "1/1", "duration": "4s"}}
+    text = as_text(render_run_table([diamond_run(), inline], all_namespaces=True))
+    header, first, second = text.splitlines()[:3]
+    assert header.split() == ["NAMESPACE", "NAME", "WORKFLOW", "PHASE", "PROGRESS", "STARTED", "DURATION"]
+    assert first.split() == ["data", "diamond-1", "diamond", "●", "Running", "2/4", "2026-11-24T02:00:00Z"]
+    assert second.split() == ["data", "adhoc", "(inline)", "✔", "Succeeded", "1/1", "4s"]
