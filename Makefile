@@ -36,7 +36,7 @@ cluster-test: deps venv tools ## cluster tests only (tests/ minus tests/unit), l
 test: deps venv tools  ## unit + cluster tests (starts the local control plane unless KUBECONFIG is given)
 	hack/test.sh
 
-demo: venv tools  ## local cluster + CRDs + operator + an example workflow, shown running to the end
+demo: deps venv tools  ## local cluster + CRDs + operator + the lakehouse example, shown running to the end
 	hack/demo.sh
 
 bench: venv tools ## benchmarks; figures in bench/results/latest.json

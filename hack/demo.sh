@@ -1,36 +1,59 @@
 #!/usr/bin/env bash
-# make demo: local control plane, CRDs, the operator, the quickstart workflow run to its end.
-# Exits non-zero when the run does not succeed. The cluster stays up (make cluster-down).
+# make demo: the local control plane, the CRDs, the operator, and the lakehouse example
+# (examples/manifests/lakehouse: S3 landing -> validation -> Spark -> dbt -> quality gate ->
+# reverse ETL -> notification) run to its end, shown live. Pods are simulated by kwok; the
+# workflow's Slack notification goes to a local receiver (hack/demo_receiver.py) instead of
+# Slack. Exits non-zero when the run does not succeed. The cluster stays up (make cluster-down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.cache/bin:$PWD/.venv/bin:$PATH"
+example=examples/manifests/lakehouse
+run=lakehouse-daily-manual-20261124
+ns=dagwright-demo
 
 hack/cluster-up.sh
 export KUBECONFIG="$PWD/.cluster/kubeconfig"
-ns=dagwright-demo
+mkdir -p .cluster/logs
 
 echo "==> installing the CRDs"
 kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/workflows.dagwright.io crd/workflowruns.dagwright.io >/dev/null
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
-echo "==> starting the operator (log: .cluster/logs/operator-demo.log)"
-mkdir -p .cluster/logs
-dagwright operator --namespace "$ns" --kubeconfig "$KUBECONFIG" >.cluster/logs/operator-demo.log 2>&1 &
-operator_pid=$!
-trap 'kill $operator_pid 2>/dev/null || true' EXIT
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+notifications=.cluster/logs/demo-notifications.log
+: >"$notifications"
+rm -f .cluster/demo-receiver.port
+python3 hack/demo_receiver.py .cluster/demo-receiver.port "$notifications" &
+pids+=($!)
+for _ in $(seq 50); do [ -s .cluster/demo-receiver.port ] && break; sleep 0.1; done
+receiver="http://127.0.0.1:$(cat .cluster/demo-receiver.port)"
 
-echo "==> applying examples/manifests/quickstart"
-kubectl -n "$ns" delete workflowrun quickstart-demo --ignore-not-found >/dev/null
-kubectl -n "$ns" apply -f examples/manifests/quickstart/workflow.yaml
-kubectl -n "$ns" apply -f examples/manifests/quickstart/run.yaml
+echo "==> starting the operator (log: .cluster/logs/operator-demo.log)"
+dagwright operator --namespace "$ns" --kubeconfig "$KUBECONFIG" >.cluster/logs/operator-demo.log 2>&1 &
+pids+=($!)
+
+echo "==> applying $example (Slack webhooks pointed at $receiver)"
+kubectl -n "$ns" delete workflowrun "$run" --ignore-not-found >/dev/null
+kubectl -n "$ns" apply -f "$example/secrets.yaml" -f "$example/serviceaccounts.yaml" \
+  -f "$example/bronze-job.yaml" -f "$example/workflow.yaml"
+kubectl -n "$ns" create secret generic lakehouse-slack --from-literal=url="$receiver/team" \
+  --from-literal=oncall-url="$receiver/oncall" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl -n "$ns" apply -f "$example/run.yaml"
 
 status=0
-dagwright watch quickstart-demo -n "$ns" --kubeconfig "$KUBECONFIG" --timeout 300 || status=$?
+dagwright watch "$run" -n "$ns" --kubeconfig "$KUBECONFIG" --timeout 300 || status=$?
+echo
+dagwright get "$run" -n "$ns" --kubeconfig "$KUBECONFIG"
 echo
 kubectl -n "$ns" get workflowruns
 echo
-kubectl -n "$ns" get jobs -l dagwright.io/run=quickstart-demo
+kubectl -n "$ns" get jobs -l "dagwright.io/run=$run"
+echo
+echo "==> notifications received (path, JSON body):"
+for _ in $(seq 50); do [ -s "$notifications" ] && break; sleep 0.2; done
+cat "$notifications"
 if [ "$status" -ne 0 ]; then
   echo "demo run did not succeed; operator log tail:" >&2
   tail -n 40 .cluster/logs/operator-demo.log >&2
