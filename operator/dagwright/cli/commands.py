@@ -12,7 +12,12 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from dagwright.cli.view import render_run, render_run_live, render_run_table, watch_key
+from dagwright.cli.view import (
+    change_lines,
+    render_run,
+    render_run_live,
+    render_run_table,
+)
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
 from dagwright.render.names import job_name
@@ -67,23 +72,26 @@ def cmd_get(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     """Follow the run until it finishes; exit 0 only when it succeeded.
 
-    On a terminal the view (header, progress bar, DAG tree) is redrawn in place; on a pipe it
-    is printed again only when a phase, an attempt or the progress changed.
+    On a terminal the view (header, progress bar, DAG tree) is redrawn in place. On a pipe each
+    change is one line (a task's phase or attempt, the run's progress), then the final view.
     """
     http, namespace, console = _http(args), _namespace(args), _console()
     if console.is_terminal:
         with Live(console=console, auto_refresh=False) as live:
             return _follow(args, http, namespace, console,
                            lambda run: live.update(render_run_live(run, datetime.now(UTC)), refresh=True))
-    shown: list[object] = [None]
+    last: list[dict[str, Any] | None] = [None]
 
-    def print_when_changed(run: dict[str, Any]) -> None:
-        key = watch_key(run)
-        if key != shown[0]:
-            shown[0] = key
-            console.print(render_run_live(run, datetime.now(UTC)))
+    def print_changes(run: dict[str, Any]) -> None:
+        for line in change_lines(last[0], run, datetime.now(UTC)):
+            print(line, flush=True)
+        last[0] = run
 
-    return _follow(args, http, namespace, console, print_when_changed)
+    result = _follow(args, http, namespace, console, print_changes)
+    if last[0] is not None:
+        console.print()
+        console.print(render_run_live(last[0], datetime.now(UTC)))
+    return result
 
 
 def _follow(args: argparse.Namespace, http: KubeHttp, namespace: str, console: Console,

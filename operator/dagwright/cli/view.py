@@ -169,12 +169,25 @@ def render_run_table(runs: list[dict[str, Any]], all_namespaces: bool = False) -
     return table
 
 
-def watch_key(run: dict[str, Any]) -> tuple[Any, ...]:
-    """What a change worth printing again is made of: run phase, progress, task phases, attempts."""
-    status = run.get("status") or {}
-    tasks = status.get("tasks") or {}
-    return (status.get("phase"), status.get("progress"),
-            tuple(sorted((n, t.get("phase"), t.get("attempts")) for n, t in tasks.items())))
+def change_lines(before: dict[str, Any] | None, after: dict[str, Any], now: datetime) -> list[str]:
+    """What `dagwright watch` prints on a pipe: one line per task whose phase or attempts changed,
+    and one for the run when its phase or progress changed (all of them the first time)."""
+    old = (before or {}).get("status") or {}
+    new = after.get("status") or {}
+    stamp = now.strftime("%H:%M:%S")
+    lines = []
+    old_tasks, new_tasks = old.get("tasks") or {}, new.get("tasks") or {}
+    order = [n for n in _run_dag(after)[0] if n in new_tasks] or list(new_tasks)
+    for name in order + [n for n in new_tasks if n not in order]:
+        task, was = new_tasks[name], old_tasks.get(name) or {}
+        if (was.get("phase"), was.get("attempts")) != (task.get("phase"), task.get("attempts")):
+            phase = task.get("phase", "Pending")
+            message = f"  {task['message']}" if task.get("message") else ""
+            lines.append(f"{stamp}  {SYMBOLS.get(phase, ' ')} {name:<30} {phase:<10} attempt {task.get('attempts', 0)}"
+                         f"{message}")
+    if (old.get("phase"), old.get("progress")) != (new.get("phase"), new.get("progress")) or before is None:
+        lines.append(f"{stamp}  run {after['metadata']['name']}: {new.get('phase', 'Pending')} {new.get('progress', '')}")
+    return lines
 
 
 def as_text(renderable: RenderableType, width: int = 160) -> str:

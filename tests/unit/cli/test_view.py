@@ -9,11 +9,11 @@ from dagwright.api.frozen import freeze_spec
 from dagwright.api.models import WorkflowSpec
 from dagwright.cli.view import (
     as_text,
+    change_lines,
     dag_tree_rows,
     render_run,
     render_run_live,
     render_run_table,
-    watch_key,
 )
 
 NOW = datetime(2026, 11, 24, 2, 10, tzinfo=UTC)
@@ -87,12 +87,17 @@ def test_watch_view_adds_a_progress_bar_with_counts():
     assert "2/4" in text and "1 failed" in text and "1 running" in text and "1 succeeded" in text
 
 
-def test_watch_key_changes_with_phases_and_attempts_not_with_time():
+def test_watch_on_a_pipe_prints_every_task_first_then_only_what_changed():
     run = diamond_run()
-    key = watch_key(run)
-    assert watch_key(diamond_run()) == key
-    run["status"]["tasks"]["c"]["phase"] = "Succeeded"
-    assert watch_key(run) != key
+    first = change_lines(None, run, NOW)
+    assert len(first) == 5 and first[-1] == "02:10:00  run diamond-1: Running 2/4"
+    assert first[1].split()[1:6] == ["✖", "b", "Failed", "attempt", "3"] and first[1].endswith("exit code 2")
+    later = diamond_run()
+    later["status"]["tasks"]["c"]["phase"] = "Succeeded"
+    later["status"]["progress"] = "3/4"
+    lines = change_lines(run, later, NOW)
+    assert [line.split()[1:4] for line in lines] == [["✔", "c", "Succeeded"], ["run", "diamond-1:", "Running"]]
+    assert change_lines(later, later, NOW) == []
 
 
 def test_the_runs_table_lists_name_workflow_phase_and_progress():
