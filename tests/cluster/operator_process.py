@@ -74,6 +74,7 @@ class OperatorProcess:
 
 
 def operator_env(kube_env: dict[str, str]) -> dict[str, str]:
-    env = dict(kube_env)
+    """The operator's environment: without KUBECONFIG, so that `--kubeconfig` alone must log in."""
+    env = {k: v for k, v in kube_env.items() if k != "KUBECONFIG"}
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

@@ -254,9 +254,7 @@ def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(
     release, namespace, kube_env, kube_api, crds, tmp_path, request
 ):
     sa_kubeconfig = service_account_kubeconfig(kube_env, namespace, OPERATOR_SA, tmp_path / "operator-sa.kubeconfig")
-    env = operator_env(kube_env)
-    env["KUBECONFIG"] = str(sa_kubeconfig)  # kopf logs in from KUBECONFIG; Dagwright's client from --kubeconfig
-    operator = OperatorProcess(str(sa_kubeconfig), [namespace], tmp_path / "operator.log", env)
+    operator = OperatorProcess(str(sa_kubeconfig), [namespace], tmp_path / "operator.log", operator_env(kube_env))
     kube = Kube(kube_api, namespace)  # the test itself acts as the cluster admin
     try:
         operator.start()

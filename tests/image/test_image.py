@@ -179,9 +179,7 @@ def test_the_operator_from_the_image_takes_a_run_to_succeeded(
 
     port = free_port()
     log_path = tmp_path / "operator.log"
-    # KUBECONFIG as well as --kubeconfig: `dagwright operator --kubeconfig F` alone does not log
-    # kopf in (it sets KUBECONFIG after the kubernetes client read it), on the host as in the image.
-    cmd = [str(BUILDAH), "run", "--isolation", "chroot", "--env", "KUBECONFIG=/tmp/kubeconfig", container, "--",
+    cmd = [str(BUILDAH), "run", "--isolation", "chroot", container, "--",
            *config["Entrypoint"], "operator", "--namespace", namespace, "--kubeconfig", "/tmp/kubeconfig",
            "--liveness-endpoint", f"http://127.0.0.1:{port}/healthz"]
     with open(log_path, "wb") as log:

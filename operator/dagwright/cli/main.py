@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from dagwright.cli.commands import add_user_commands
@@ -22,8 +21,6 @@ def _operator(args: argparse.Namespace) -> int:
 
     operator_module.CONFIG.namespaces = None if args.all_namespaces else (args.namespace or None)
     operator_module.CONFIG.kubeconfig = args.kubeconfig
-    if args.kubeconfig:
-        os.environ["KUBECONFIG"] = args.kubeconfig  # kopf logs in from KUBECONFIG too
     if args.webhook:
         from dagwright.controller import admission
 

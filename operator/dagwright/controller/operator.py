@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,19 @@ class _State:
 
 
 STATE = _State()
+
+
+@kopf.on.login(id="dagwright")
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """kopf's credentials: the `--kubeconfig` file when given, else in-cluster or the default.
+
+    kopf's own fallback goes through the kubernetes client, which fixed its kubeconfig path when
+    it was imported, before the CLI knew `--kubeconfig`; so read the given file ourselves.
+    """
+    if CONFIG.kubeconfig:
+        os.environ["KUBECONFIG"] = CONFIG.kubeconfig
+        return kopf.login_with_kubeconfig(**kwargs)
+    return kopf.login_via_client(**kwargs)
 
 
 @kopf.on.startup()
