@@ -28,6 +28,7 @@ class Write:
     namespace: str
     code: int
     time: datetime
+    seconds: float  # request received -> response complete, as the API server logged it
 
 
 def _ts(value: str) -> datetime:
@@ -71,8 +72,20 @@ class AuditLog:
                     resource = ref.get("resource", "") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
                     out.append(Write(event["verb"], resource, ref.get("namespace", ""),
                                      (event.get("responseStatus") or {}).get("code", 0),
-                                     _ts(event["requestReceivedTimestamp"])))
+                                     _ts(event["requestReceivedTimestamp"]), _duration(event)))
         return out
+
+
+def _duration(event: dict) -> float:
+    received, done = event.get("requestReceivedTimestamp"), event.get("stageTimestamp")
+    return (_ts(done) - _ts(received)).total_seconds() if received and done else 0.0
+
+
+def latencies(writes: list[Write], namespaces: set[str], since: datetime, until: datetime,
+              verb: str, resource: str) -> list[float]:
+    """How long the API server took (seconds) to answer each such write within [since, until]."""
+    return [w.seconds for w in writes
+            if w.namespace in namespaces and since <= w.time <= until and w.verb == verb and w.resource == resource]
 
 
 def count(writes: list[Write], namespaces: set[str], since: datetime, until: datetime) -> tuple[int, dict[str, int]]:

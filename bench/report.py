@@ -93,7 +93,7 @@ def per_scenario_writes(results: dict[str, Any]) -> str:
 
 def scenario_line(scenario: dict[str, Any]) -> str:
     parts = []
-    for key in ("dispatch", "dispatch_from_pod"):
+    for key in ("dispatch", "dispatch_from_pod", "api_create_job_latency"):
         if key in scenario:
             d = scenario[key]
             parts.append(f"{key} n={d['n']} p50={d['p50_ms']} p90={d['p90_ms']} p99={d['p99_ms']} "

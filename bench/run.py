@@ -30,7 +30,7 @@ from bench.cluster import (
 )
 from bench.jobwatch import JobWatch
 from bench.operator import Operator
-from bench.report import TARGETS, percentile, table
+from bench.report import TARGETS, percentile, summary_ms, table
 
 log = logging.getLogger("bench")
 
@@ -159,6 +159,9 @@ def count_writes(results: dict[str, Any], bench: scenarios.Bench, audit: auditlo
         n, breakdown = auditlog.count(writes, {window.namespace}, window.since, window.until)
         scenario = results["scenarios"][name]
         scenario.update(api_writes=n, api_writes_per_task=round(n / window.tasks, 3), api_writes_by_kind=breakdown)
+        creates = auditlog.latencies(writes, {window.namespace}, window.since, window.until, "create", "jobs")
+        if creates:  # the API server's own share of every dispatch latency
+            scenario["api_create_job_latency"] = summary_ms(creates)
         if name in WRITE_SCENARIOS:
             total_writes, total_tasks = total_writes + n, total_tasks + window.tasks
     if total_tasks:
