@@ -287,7 +287,7 @@ def test_names_scope_version_and_status_subresource(
             [
                 ("SCHEDULE", "string", ".spec.schedule"),
                 ("SUSPENDED", "boolean", ".spec.suspend"),
-                ("LAST RUN", "date", ".status.lastScheduleTime"),
+                ("LAST RUN", "string", ".status.lastRun"),
                 ("LAST STATUS", "string", ".status.lastRunPhase"),
                 ("AGE", "date", ".metadata.creationTimestamp"),
             ],

@@ -123,9 +123,10 @@ WORKFLOW = KindDef(
     columns=(
         PrinterColumn("Schedule", "string", ".spec.schedule", "Cron schedule."),
         PrinterColumn("Suspended", "boolean", ".spec.suspend", "New scheduled runs stopped."),
-        PrinterColumn("Last Run", "date", ".status.lastScheduleTime", "Latest scheduled fire."),
+        PrinterColumn("Last Run", "string", ".status.lastRun", "Name of the latest run (scheduled, triggered or manual)."),
         PrinterColumn("Last Status", "string", ".status.lastRunPhase", "Phase of the latest run."),
         _AGE,
+        PrinterColumn("Last Schedule", "date", ".status.lastScheduleTime", "Latest scheduled fire.", priority=1),
         # string, not date: kubectl shows a future date as "<invalid>".
         PrinterColumn("Next Run", "string", ".status.nextScheduleTime", "Next fire.", priority=1),
     ),
