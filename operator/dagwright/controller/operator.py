@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ from dagwright.controller.events import EventSink
 from dagwright.controller.runs import RunReconciler, run_key
 from dagwright.controller.workflows import WorkflowReconciler
 from dagwright.controller.workqueue import WorkQueue
-from dagwright.kube.http import KubeHttp, load_configuration
+from dagwright.kube.http import KubeHttp, authorization, load_configuration
 from dagwright.kube.jobindex import JobIndex
 
 log = logging.getLogger("dagwright.operator")
@@ -55,16 +54,25 @@ STATE = _State()
 
 
 @kopf.on.login(id="dagwright")
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """kopf's credentials: the `--kubeconfig` file when given, else in-cluster or the default.
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """kopf's credentials: the ones Dagwright's own client loads (`--kubeconfig`, else in-cluster,
+    else the default kubeconfig), so kopf and the client can never talk to different clusters.
 
-    kopf's own fallback goes through the kubernetes client, which fixed its kubeconfig path when
-    it was imported, before the CLI knew `--kubeconfig`; so read the given file ourselves.
+    kopf's built-in fallback goes through the kubernetes client's global default, whose kubeconfig
+    path was fixed at import, before the CLI parsed `--kubeconfig`. kopf calls this again when the
+    API server answers 401, which picks up a rotated ServiceAccount token.
     """
-    if CONFIG.kubeconfig:
-        os.environ["KUBECONFIG"] = CONFIG.kubeconfig
-        return kopf.login_with_kubeconfig(**kwargs)
-    return kopf.login_via_client(**kwargs)
+    configuration = load_configuration(CONFIG.kubeconfig)
+    scheme, _, token = (authorization(configuration) or "").rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        scheme=scheme or None,
+        token=token or None,
+    )
 
 
 @kopf.on.startup()

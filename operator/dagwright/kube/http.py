@@ -46,6 +46,14 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
     return configuration
 
 
+def authorization(configuration: Configuration) -> str | None:
+    """The `Authorization` header value of these credentials (`Bearer …`), refreshed if they expire."""
+    if configuration.refresh_api_key_hook is not None:
+        configuration.refresh_api_key_hook(configuration)
+    token = configuration.get_api_key_with_prefix("authorization") or configuration.get_api_key_with_prefix("BearerToken")
+    return str(token) if token else None
+
+
 class KubeHttp:
     """Blocking JSON requests to one API server, with pooled, thread-safe connections."""
 
@@ -67,11 +75,8 @@ class KubeHttp:
             urllib3.disable_warnings()
 
     def _headers(self, content_type: str = JSON) -> dict[str, str]:
-        cfg = self.configuration
-        if cfg.refresh_api_key_hook is not None:
-            cfg.refresh_api_key_hook(cfg)
         headers = {"Accept": JSON, "Content-Type": content_type, "User-Agent": "dagwright"}
-        token = cfg.get_api_key_with_prefix("authorization") or cfg.get_api_key_with_prefix("BearerToken")
+        token = authorization(self.configuration)
         if token:
             headers["Authorization"] = token
         return headers
