@@ -12,12 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from dagwright.cli.view import (
-    change_lines,
-    render_run,
-    render_run_live,
-    render_run_table,
-)
+from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
 from dagwright.render.names import job_name
@@ -78,23 +73,24 @@ def cmd_watch(args: argparse.Namespace) -> int:
     http, namespace, console = _http(args), _namespace(args), _console()
     if console.is_terminal:
         with Live(console=console, auto_refresh=False) as live:
-            return _follow(args, http, namespace, console,
+            return _follow(args, http, namespace,
                            lambda run: live.update(render_run_live(run, datetime.now(UTC)), refresh=True))
-    last: list[dict[str, Any] | None] = [None]
+    last: dict[str, Any] | None = None
 
     def print_changes(run: dict[str, Any]) -> None:
-        for line in change_lines(last[0], run, datetime.now(UTC)):
+        nonlocal last
+        for line in change_lines(last, run, datetime.now(UTC)):
             print(line, flush=True)
-        last[0] = run
+        last = run
 
-    result = _follow(args, http, namespace, console, print_changes)
-    if last[0] is not None:
+    result = _follow(args, http, namespace, print_changes)
+    if last is not None:
         console.print()
-        console.print(render_run_live(last[0], datetime.now(UTC)))
+        console.print(render_run_live(last, datetime.now(UTC)))
     return result
 
 
-def _follow(args: argparse.Namespace, http: KubeHttp, namespace: str, console: Console,
+def _follow(args: argparse.Namespace, http: KubeHttp, namespace: str,
             show: Callable[[dict[str, Any]], None]) -> int:
     deadline = time.monotonic() + args.timeout if args.timeout else None
     while True:
@@ -104,7 +100,7 @@ def _follow(args: argparse.Namespace, http: KubeHttp, namespace: str, console: C
         if phase in FINISHED:
             return 0 if phase == "Succeeded" else 1
         if deadline is not None and time.monotonic() > deadline:
-            console.print(f"dagwright: run still {phase} after {args.timeout}s")
+            print(f"dagwright: run still {phase} after {args.timeout}s", file=sys.stderr)
             return 2
         time.sleep(args.interval)
 

@@ -15,12 +15,7 @@ from dagwright.controller.workflows import build_scheduled_run
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError
 from dagwright.planner.timefmt import parse_time
-from dagwright.schedule import (
-    ScheduleError,
-    backfill_runs,
-    fire_times,
-    scheduled_run_name,
-)
+from dagwright.schedule import ScheduleError, backfill_runs, fire_times, scheduled_run_name
 
 BACKFILL_LIMIT = 1000
 

@@ -11,8 +11,10 @@ more than one dependency names the others with `← a, b`.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -21,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dagwright.api.frozen import thaw_spec
+from dagwright.api.models import FINISHED_TASK_PHASES
 from dagwright.planner.dag import topological_order
 from dagwright.planner.timefmt import format_duration, parse_time
 
@@ -28,7 +31,7 @@ SYMBOLS = {"Succeeded": "✔", "Failed": "✖", "Running": "●", "Retrying": "�
            "Skipped": "○", "Cancelled": "⊘", "Queued": "◷"}
 STYLES = {"Succeeded": "green", "Failed": "red", "Running": "cyan", "Retrying": "yellow",
           "Pending": "dim", "Skipped": "dim", "Cancelled": "magenta", "Queued": "dim"}
-FINISHED_TASK = ("Succeeded", "Failed", "Skipped", "Cancelled")
+FINISHED_TASK = frozenset(phase.value for phase in FINISHED_TASK_PHASES)  # status dicts hold plain strings
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class TreeRow:
     also_after: tuple[str, ...]
 
 
-def dag_tree_rows(order: list[str], depends: dict[str, list[str]]) -> list[TreeRow]:
+def dag_tree_rows(order: tuple[str, ...] | list[str], depends: dict[str, list[str]]) -> list[TreeRow]:
     """Lay the DAG out as a tree, each task once, under its latest dependency in `order`."""
     position = {name: i for i, name in enumerate(order)}
     children: dict[str | None, list[str]] = {None: []}
@@ -75,16 +78,26 @@ def _phase(phase: str) -> Text:
     return Text(f"{SYMBOLS.get(phase, ' ')} {phase}", style=STYLES.get(phase, ""))
 
 
-def _run_dag(run: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+Dag = tuple[tuple[str, ...], dict[str, list[str]]]
+
+
+@lru_cache(maxsize=8)
+def _frozen_dag(frozen: str) -> Dag:
+    """Order and dependencies of a frozen spec; memoised, since `watch` asks on every poll."""
+    spec = thaw_spec(frozen)
+    return topological_order(spec), {t.name: list(t.depends_on or []) for t in spec.tasks}
+
+
+def _run_dag(run: dict[str, Any]) -> Dag:
     """Task order and dependencies: from the frozen spec when the run has one."""
     status = run.get("status") or {}
     if status.get("frozenSpec"):
-        spec = thaw_spec(status["frozenSpec"])
-        return list(topological_order(spec)), {t.name: list(t.depends_on or []) for t in spec.tasks}
+        return _frozen_dag(status["frozenSpec"])
     inline = (run.get("spec") or {}).get("workflowSpec") or {}
     if inline.get("tasks"):
-        return [t["name"] for t in inline["tasks"]], {t["name"]: list(t.get("dependsOn") or []) for t in inline["tasks"]}
-    return list(status.get("tasks") or {}), {}
+        return tuple(t["name"] for t in inline["tasks"]), {t["name"]: list(t.get("dependsOn") or [])
+                                                           for t in inline["tasks"]}
+    return tuple(status.get("tasks") or {}), {}
 
 
 def run_header(run: dict[str, Any]) -> Table:
@@ -131,9 +144,7 @@ def progress_bar(run: dict[str, Any]) -> Table:
     tasks = (run.get("status") or {}).get("tasks") or {}
     total = len(_run_dag(run)[0]) or len(tasks)
     done = sum(1 for t in tasks.values() if t.get("phase") in FINISHED_TASK)
-    counts: dict[str, int] = {}
-    for t in tasks.values():
-        counts[t.get("phase", "Pending")] = counts.get(t.get("phase", "Pending"), 0) + 1
+    counts = Counter(t.get("phase", "Pending") for t in tasks.values())
     grid = Table.grid(padding=(0, 2))
     grid.add_column(width=40)
     grid.add_column()
@@ -177,8 +188,8 @@ def change_lines(before: dict[str, Any] | None, after: dict[str, Any], now: date
     stamp = now.strftime("%H:%M:%S")
     lines = []
     old_tasks, new_tasks = old.get("tasks") or {}, new.get("tasks") or {}
-    order = [n for n in _run_dag(after)[0] if n in new_tasks] or list(new_tasks)
-    for name in order + [n for n in new_tasks if n not in order]:
+    in_dag = [n for n in _run_dag(after)[0] if n in new_tasks]
+    for name in in_dag + sorted(new_tasks.keys() - set(in_dag)):
         task, was = new_tasks[name], old_tasks.get(name) or {}
         if (was.get("phase"), was.get("attempts")) != (task.get("phase"), task.get("attempts")):
             phase = task.get("phase", "Pending")
