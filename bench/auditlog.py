@@ -28,7 +28,7 @@ class Write:
     namespace: str
     code: int
     time: datetime
-    seconds: float  # request received -> response complete, as the API server logged it
+    seconds: float | None  # request received -> response complete, as the API server logged it
 
 
 def _ts(value: str) -> datetime:
@@ -76,24 +76,26 @@ class AuditLog:
         return out
 
 
-def _duration(event: dict) -> float:
+def _duration(event: dict) -> float | None:
     received, done = event.get("requestReceivedTimestamp"), event.get("stageTimestamp")
-    return (_ts(done) - _ts(received)).total_seconds() if received and done else 0.0
+    return (_ts(done) - _ts(received)).total_seconds() if received and done else None
 
 
-def latencies(writes: list[Write], namespaces: set[str], since: datetime, until: datetime,
-              verb: str, resource: str) -> list[float]:
-    """How long the API server took (seconds) to answer each such write within [since, until]."""
-    return [w.seconds for w in writes
-            if w.namespace in namespaces and since <= w.time <= until and w.verb == verb and w.resource == resource]
+def within(writes: list[Write], namespaces: set[str], since: datetime, until: datetime) -> list[Write]:
+    """The writes in those namespaces received within [since, until]."""
+    return [w for w in writes if w.namespace in namespaces and since <= w.time <= until]
 
 
-def count(writes: list[Write], namespaces: set[str], since: datetime, until: datetime) -> tuple[int, dict[str, int]]:
-    """Writes in those namespaces within [since, until], and a breakdown `verb resource -> n`."""
-    chosen = [w for w in writes if w.namespace in namespaces and since <= w.time <= until]
+def latencies(writes: list[Write], verb: str, resource: str) -> list[float]:
+    """How long the API server took (seconds) to answer each such write that logged both times."""
+    return [w.seconds for w in writes if w.verb == verb and w.resource == resource and w.seconds is not None]
+
+
+def count(writes: list[Write]) -> tuple[int, dict[str, int]]:
+    """How many writes, and a breakdown `verb resource -> n`."""
     breakdown = collections.Counter(f"{w.verb} {w.resource}" + (f" ({w.code})" if w.code >= 400 else "")
-                                    for w in chosen)
-    return len(chosen), dict(breakdown.most_common())
+                                    for w in writes)
+    return len(writes), dict(breakdown.most_common())
 
 
 def readable(path: Path | None) -> bool:

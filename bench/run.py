@@ -156,10 +156,11 @@ def count_writes(results: dict[str, Any], bench: scenarios.Bench, audit: auditlo
     writes = audit.writes(identity.username)
     total_writes = total_tasks = 0
     for name, window in bench.windows.items():
-        n, breakdown = auditlog.count(writes, {window.namespace}, window.since, window.until)
+        chosen = auditlog.within(writes, {window.namespace}, window.since, window.until)
+        n, breakdown = auditlog.count(chosen)
         scenario = results["scenarios"][name]
         scenario.update(api_writes=n, api_writes_per_task=round(n / window.tasks, 3), api_writes_by_kind=breakdown)
-        creates = auditlog.latencies(writes, {window.namespace}, window.since, window.until, "create", "jobs")
+        creates = auditlog.latencies(chosen, "create", "jobs")
         if creates:  # the API server's own share of every dispatch latency
             scenario["api_create_job_latency"] = summary_ms(creates)
         if name in WRITE_SCENARIOS:
