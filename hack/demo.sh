@@ -28,6 +28,7 @@ rm -f .cluster/demo-receiver.port
 python3 hack/demo_receiver.py .cluster/demo-receiver.port "$notifications" &
 pids+=($!)
 for _ in $(seq 50); do [ -s .cluster/demo-receiver.port ] && break; sleep 0.1; done
+[ -s .cluster/demo-receiver.port ] || { echo "demo: the notification receiver did not start" >&2; exit 1; }
 receiver="http://127.0.0.1:$(cat .cluster/demo-receiver.port)"
 
 echo "==> starting the operator (log: .cluster/logs/operator-demo.log)"

@@ -10,6 +10,7 @@ a cluster):
   of the session so the next run reuses it; ``make cluster-down`` stops it.
 - ``kube_env`` (session): a copy of ``os.environ`` with ``KUBECONFIG`` set and ``.cache/bin``
   (kubectl, helm, kwokctl) first on ``PATH`` - pass it to subprocesses (operator, kubectl, helm).
+- ``crds`` (session): the committed CRDs applied and Established.
 - ``kube_api`` (session): a configured ``kubernetes.client.ApiClient``.
 - ``namespace`` (function): a fresh namespace ``t-<test-name>-<4 random chars>`` whose
   ``default`` ServiceAccount exists; deleted (in the background) after the test.
@@ -84,6 +85,17 @@ def kube_env(kubeconfig: str) -> dict[str, str]:
     env["KUBECONFIG"] = kubeconfig
     env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+@pytest.fixture(scope="session")
+def crds(kube_env):
+    """The committed CRDs applied (the same files `make demo` and the chart install)."""
+    for cmd in (["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")],
+                ["kubectl", "wait", "--for=condition=Established", "--timeout=60s",
+                 "crd/workflows.dagwright.io", "crd/workflowruns.dagwright.io"]):
+        proc = subprocess.run(cmd, env=kube_env, capture_output=True, text=True, timeout=90)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from .kube import Kube
 from .operator_process import OperatorProcess, operator_env
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def crds(kube_env):
-    """The committed CRDs applied (the same files `make demo` and the chart install)."""
-    for cmd in (["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")],
-                ["kubectl", "wait", "--for=condition=Established", "--timeout=60s",
-                 "crd/workflows.dagwright.io", "crd/workflowruns.dagwright.io"]):
-        proc = subprocess.run(cmd, env=kube_env, capture_output=True, text=True, timeout=90)
-        assert proc.returncode == 0, proc.stderr + proc.stdout
-    return True
 
 
 @pytest.fixture

@@ -17,6 +17,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def liveness_ready(port: int) -> bool:
+    """Whether the operator's liveness endpoint on this port reports its Job index synced."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+            return b'"ready": true' in answer.read()
+    except OSError:
+        return False
+
+
 class OperatorProcess:
     """One operator process watching the given namespaces; logs to `log_path`."""
 
@@ -43,12 +52,8 @@ class OperatorProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"operator exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as answer:
-                    if b'"ready": true' in answer.read():
-                        return
-            except OSError:
-                pass
+            if liveness_ready(self.port):
+                return
             time.sleep(0.1)
         raise RuntimeError(f"operator not ready in {timeout}s:\n{self.log()}")
 

@@ -22,15 +22,13 @@ import secrets
 import signal
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from cluster.conftest import crds  # noqa: F401 - the fixture, for the operator test
 from cluster.kube import Kube, container_task
-from cluster.operator_process import free_port
+from cluster.operator_process import free_port, liveness_ready
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "hack" / "image" / "build.sh"
@@ -168,7 +166,7 @@ def _cmdline(pid: int) -> bytes:
 
 @pytest.mark.cluster
 def test_the_operator_from_the_image_takes_a_run_to_succeeded(
-    container: str, config: dict, kube_env: dict[str, str], kube_api, namespace: str, crds, tmp_path: Path  # noqa: F811
+    container: str, config: dict, kube_env: dict[str, str], kube_api, namespace: str, crds, tmp_path: Path
 ) -> None:
     # The kubeconfig, self-contained (certificates inline), readable by uid 65532 in the container.
     flat = subprocess.run(["kubectl", "config", "view", "--raw", "--flatten", "--minify"], env=kube_env,
@@ -187,7 +185,7 @@ def test_the_operator_from_the_image_takes_a_run_to_succeeded(
                                 start_new_session=True)
     kube = Kube(kube_api, namespace)
     try:
-        kube.wait_for("the operator's liveness endpoint to say ready", lambda: proc.poll() is not None or _ready(port),
+        kube.wait_for("the operator's liveness endpoint to say ready", lambda: proc.poll() is not None or liveness_ready(port),
                       timeout=90, every=0.2)
         assert proc.poll() is None, f"the operator exited with {proc.returncode}:\n{log_path.read_text()[-6000:]}"
         # What the container runs (not buildah itself), seen from the host: uid 65532, not root.
@@ -204,14 +202,6 @@ def test_the_operator_from_the_image_takes_a_run_to_succeeded(
         raise
     finally:
         _stop(proc)
-
-
-def _ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
-            return b'"ready": true' in answer.read()
-    except OSError:
-        return False
 
 
 def _stop(proc: subprocess.Popen) -> None:
