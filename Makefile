@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/.cache/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deps venv tools cluster-up cluster-down test unit-test cluster-test crds demo bench clean
+.PHONY: deps venv tools cluster-up cluster-down test lint unit-test cluster-test crds demo bench clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -26,6 +26,9 @@ cluster-down:     ## stop exactly what cluster-up started and remove its state
 crds: venv        ## regenerate crds/*.yaml from the pydantic models (and the chart's copies)
 	$(PY) -m dagwright.api.crdgen crds
 	cp crds/*.yaml charts/dagwright/crds/
+
+lint: venv        ## ruff + mypy --strict (also the first step of `make test`)
+	hack/lint.sh
 
 unit-test: venv tools
 	$(PY) -m pytest -q tests/unit

@@ -25,8 +25,18 @@ from kubernetes.client.rest import ApiException
 import dagwright
 from bench import auditlog, scenarios
 from bench.cluster import (
-    REPO, Cluster, Identity, connect, create_namespace, delete_namespace, drop_identity, install_crds,
-    kubernetes_version, machine, operator_identity, suffix,
+    REPO,
+    Cluster,
+    Identity,
+    connect,
+    create_namespace,
+    delete_namespace,
+    drop_identity,
+    install_crds,
+    kubernetes_version,
+    machine,
+    operator_identity,
+    suffix,
 )
 from bench.jobwatch import JobWatch
 from bench.operator import Operator

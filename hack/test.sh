@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: unit tests, then every other test directory (tests/cluster, ...) against a
+# `make test`: lint (hack/lint.sh) and unit tests, then every other test directory (tests/cluster, ...) against a
 # cluster: KUBECONFIG when set, otherwise the local control plane (started here, left running).
 # Extra arguments go to both pytest runs, e.g. `hack/test.sh -x -k job`; a first argument
 # --unit-only or --cluster-only runs just that half (`make unit-test` / `make cluster-test`).
@@ -33,7 +33,10 @@ run() {  # run LABEL PYTEST-ARGS...
   fi
 }
 
-[[ "$only" == cluster ]] || run unit tests/unit "$@"
+if [[ "$only" != cluster ]]; then
+  hack/lint.sh || status=1
+  run unit tests/unit "$@"
+fi
 if [[ "$only" == unit ]]; then
   echo "=== test: finished in $(( $(date +%s) - t0 ))s: $([[ $status == 0 ]] && echo PASSED || echo FAILED)"
   exit $status

@@ -94,7 +94,8 @@ def test_forbid_skips_a_fire_while_a_run_is_active_and_replace_cancels_it(kube, 
     for name in first.values():
         kube.wait_for_phase(name, ("Running",))
     # the next fire comes at the next minute boundary
-    replaced = kube.wait_for("replace's first run cancelled", lambda: kube.run(first["replace"])["status"]["phase"] == "Cancelled", timeout=75)
+    replaced = kube.wait_for("replace's first run cancelled",
+                             lambda: kube.run(first["replace"])["status"]["phase"] == "Cancelled", timeout=75)
     assert replaced
     assert len(runs_of(kube, "replace")) >= 2
     assert len(runs_of(kube, "forbid")) == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from dagwright.api.models import RunPhase
 
 try:

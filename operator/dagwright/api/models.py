@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from dagwright.api.base import ApiModel
 
@@ -36,7 +36,8 @@ def _cel_rules(*rules: dict[str, str]) -> ConfigDict:
 
     The API server enforces them at apply time; `api.validation` checks the same in Python.
     """
-    return ConfigDict(json_schema_extra={"x-kubernetes-validations": list(rules)})
+    validations: list[JsonValue] = [dict(rule) for rule in rules]
+    return ConfigDict(json_schema_extra={"x-kubernetes-validations": validations})
 
 
 def _list_map_by_name() -> dict[str, Any]:

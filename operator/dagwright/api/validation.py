@@ -7,7 +7,7 @@ the run with a condition when a bad spec slipped through).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dagwright.api.models import TASK_KINDS, WorkflowSpec
@@ -58,7 +58,7 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
-def validate_workflow_spec(spec: WorkflowSpec, extra: list[ExtraCheck] = ()) -> list[Problem]:
+def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ()) -> list[Problem]:
     """Every problem in `spec`, in task order; an empty list means the spec is runnable."""
     problems: list[Problem] = []
     seen: set[str] = set()

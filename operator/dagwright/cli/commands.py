@@ -38,7 +38,7 @@ def _namespace(args: argparse.Namespace) -> str:
         return "default"
 
 
-def _get_run(http: KubeHttp, namespace: str, name: str) -> dict:
+def _get_run(http: KubeHttp, namespace: str, name: str) -> dict[str, Any]:
     run = resources.get_custom(http, namespace, RUNS, name)
     if run is None:
         raise SystemExit(f"dagwright: WorkflowRun '{name}' not found in namespace '{namespace}'")
@@ -172,7 +172,7 @@ def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def add_user_commands(sub: argparse._SubParsersAction) -> None:
+def add_user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = common(sub.add_parser("list", help="list runs"))
     p.add_argument("--all-namespaces", "-A", action="store_true")
     p.set_defaults(func=cmd_list)

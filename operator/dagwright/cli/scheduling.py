@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -30,14 +31,14 @@ def _parse_params(pairs: list[str] | None) -> dict[str, str]:
     return params
 
 
-def _workflow(args: argparse.Namespace) -> dict:
+def _workflow(args: argparse.Namespace) -> dict[str, Any]:
     workflow = resources.get_custom(_http(args), _namespace(args), "workflows", args.workflow)
     if workflow is None:
         raise SystemExit(f"dagwright: Workflow '{args.workflow}' not found in namespace '{_namespace(args)}'")
     return workflow
 
 
-def _create(args: argparse.Namespace, body: dict) -> bool:
+def _create(args: argparse.Namespace, body: dict[str, Any]) -> bool:
     try:
         resources.create_custom(_http(args), body["metadata"]["namespace"], "workflowruns", body)
         print(f"workflowrun {body['metadata']['name']} created")
@@ -99,7 +100,7 @@ def cmd_schedule_next(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_schedule_commands(sub: argparse._SubParsersAction) -> None:
+def add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = common(sub.add_parser("trigger", help="start a run of a workflow now"))
     p.add_argument("workflow")
     p.add_argument("--param", "-p", action="append", help="KEY=VALUE (repeatable)")

@@ -24,9 +24,9 @@ class EventSink:
         self._queue: asyncio.Queue[tuple[dict[str, Any], str, str, str]] = asyncio.Queue()
 
     def post(self, involved: dict[str, Any], reason: str, message: str, event_type: str = "Normal") -> None:
-        ref = {"apiVersion": involved.get("apiVersion"), "kind": involved.get("kind"),
-               "metadata": {k: involved["metadata"].get(k) for k in ("name", "namespace", "uid")}}
-        log.info("%s %s/%s: %s", reason, ref["metadata"]["namespace"], ref["metadata"]["name"], message)
+        metadata = {k: involved["metadata"].get(k) for k in ("name", "namespace", "uid")}
+        ref = {"apiVersion": involved.get("apiVersion"), "kind": involved.get("kind"), "metadata": metadata}
+        log.info("%s %s/%s: %s", reason, metadata["namespace"], metadata["name"], message)
         self._queue.put_nowait((ref, reason, message, event_type))
 
     async def run(self) -> None:

@@ -33,7 +33,8 @@ def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus)
     phase = RunPhase(status.phase) if status.phase else None
     failed = sorted(n for n, t in (status.tasks or {}).items() if t.phase == "Failed")
     logical = (run.get("spec") or {}).get("logicalDate") or meta.get("creationTimestamp")
-    text = f"{_EMOJI.get(phase, '')} Dagwright run *{meta['namespace']}/{meta['name']}* of workflow *{workflow}* " \
+    emoji = _EMOJI.get(phase, "") if phase else ""
+    text = f"{emoji} Dagwright run *{meta['namespace']}/{meta['name']}* of workflow *{workflow}* " \
            f"{(phase.value if phase else 'finished').lower()}"
     if status.duration:
         text += f" after {status.duration}"

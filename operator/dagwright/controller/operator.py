@@ -11,7 +11,7 @@ import asyncio
 import concurrent.futures
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -63,7 +63,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
     API server answers 401, which picks up a rotated ServiceAccount token.
     """
     configuration = load_configuration(CONFIG.kubeconfig)
-    scheme, _, token = (authorization(configuration) or "").rpartition(" ")
+    scheme, _space, token = (authorization(configuration) or "").rpartition(" ")
     return kopf.ConnectionInfo(
         server=configuration.host,
         ca_path=configuration.ssl_ca_cert,
@@ -137,10 +137,10 @@ async def stop(**_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "workflowruns")
-async def on_run_event(type: str | None, event: dict[str, Any], **_: Any) -> None:  # noqa: A002
+async def on_run_event(type: str | None, event: kopf.RawEvent, **_: Any) -> None:  # noqa: A002
     if STATE.reconciler is None or STATE.workflows is None:
         return
-    body = event["object"]
+    body = cast(dict[str, Any], event["object"])  # kopf's RawBody is the same JSON object
     before = (STATE.reconciler.runs.get(run_key(body)) or {}).get("status", {}).get("phase")
     STATE.reconciler.observe_run(body, deleted=type == "DELETED")
     if type in ("ADDED", "DELETED", None) or before != (body.get("status") or {}).get("phase"):
@@ -148,10 +148,10 @@ async def on_run_event(type: str | None, event: dict[str, Any], **_: Any) -> Non
 
 
 @kopf.on.event(GROUP, VERSION, "workflows")
-async def on_workflow_event(type: str | None, event: dict[str, Any], **_: Any) -> None:  # noqa: A002
+async def on_workflow_event(type: str | None, event: kopf.RawEvent, **_: Any) -> None:  # noqa: A002
     if STATE.workflows is None:
         return
-    STATE.workflows.observe_workflow(event["object"], deleted=type == "DELETED")
+    STATE.workflows.observe_workflow(cast(dict[str, Any], event["object"]), deleted=type == "DELETED")
 
 
 @kopf.on.probe(id="jobs")

@@ -48,9 +48,9 @@ from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSnapshot
 from dagwright.planner.timefmt import format_time, parse_time
+from dagwright.render.checks import run_param_problems, template_problems
 from dagwright.render.job import LABEL_WORKFLOW, RunIdentity, build_job
 from dagwright.render.names import label_value
-from dagwright.render.checks import run_param_problems, template_problems
 from dagwright.render.outputs import output_context, parse_outputs, tasks_with_used_outputs
 from dagwright.render.templating import TemplateError, build_template_context
 
@@ -411,8 +411,9 @@ class RunReconciler:
                         continue
                     message, failure = read_termination_message(pods), describe_pod_failure(pods)
                 if reads_outputs:
-                    outputs, error = parse_outputs(message)
-                    self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())), outputs_error=error)
+                    outputs, outputs_error = parse_outputs(message)
+                    self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())),
+                                     outputs_error=outputs_error)
                 elif failure:
                     self.jobs.enrich(key, job.name, failure=failure)
 

@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, Condition, WorkflowSpec, WorkflowStatus
-from dagwright.controller.review import review_workflow
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
+from dagwright.controller.review import review_workflow
 from dagwright.controller.runs import (
     ANNOTATION_INTERVAL_END,
     ANNOTATION_INTERVAL_START,

@@ -33,7 +33,7 @@ class JobIndex:
     """Jobs (and finished pods) by run, for the namespaces watched (None = all)."""
 
     def __init__(self, http: KubeHttp, namespaces: list[str] | None,
-                 on_change: Callable[[RunKey], None]) -> None:
+                 on_change: Callable[[RunKey], object]) -> None:
         self.namespaces = namespaces
         self.on_change = on_change
         self._lock = threading.Lock()

@@ -41,7 +41,8 @@ class LabelWatch:
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        for namespace in self.namespaces or [None]:
+        everywhere: list[str | None] = [None]
+        for namespace in self.namespaces or everywhere:
             threading.Thread(target=self._run, args=(namespace,), daemon=True,
                              name=f"{self.name}-{namespace or 'all'}").start()
 

@@ -9,7 +9,6 @@ from collections import deque
 
 from dagwright.api.models import WorkflowSpec
 
-
 _ORDER_CACHE: dict[int, tuple[WorkflowSpec, tuple[str, ...]]] = {}
 _ORDER_CACHE_SIZE = 256
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from dagwright.api.models import (
     FINISHED_RUN_PHASES,
     FINISHED_TASK_PHASES,
+    EventType,
     RunPhase,
     Task,
     TaskPhase,
@@ -29,7 +30,6 @@ from dagwright.api.models import (
 from dagwright.planner.dag import topological_order
 from dagwright.planner.retry import effective_retry_policy, max_attempts, retry_delay
 from dagwright.planner.snapshot import (
-    EventType,
     JobState,
     JobToCreate,
     ObservedJob,
@@ -187,7 +187,8 @@ def _after_failure(
                 "next_attempt_at": None,
             }
         )
-    if previous is not None and previous.phase == TaskPhase.RETRYING and previous.next_attempt_at and previous.attempts == attempt:
+    if (previous is not None and previous.phase == TaskPhase.RETRYING and previous.next_attempt_at
+            and previous.attempts == attempt):
         next_at = parse_time(previous.next_attempt_at)
     else:
         next_at = failed_at + timedelta(seconds=retry_delay(policy, attempt))
@@ -395,8 +396,8 @@ def _task_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Tr
     for reason, message in messages.items():
         kind = _TASK_REASONS[_phase_of(reason)][1]
         names = grouped[reason]
-        task = names[0] if len(names) == 1 else None
-        single.insert(0, Transition(reason=reason, message=message, type=kind, task=task))
+        only = names[0] if len(names) == 1 else None
+        single.insert(0, Transition(reason=reason, message=message, type=kind, task=only))
     return single
 
 

@@ -110,7 +110,7 @@ class OutputPlaceholders(dict):  # type: ignore[type-arg]
 
     def __getitem__(self, key: str) -> str:
         if super().__contains__(key):
-            return super().__getitem__(key)
+            return str(super().__getitem__(key))
         if self._allowed(key):
             return f"<{key}>"
         raise KeyError(key)

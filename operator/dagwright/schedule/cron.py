@@ -54,7 +54,7 @@ import calendar
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,7 +71,7 @@ __all__ = [
     "validate_timezone",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 _MINUTE = timedelta(minutes=1)
 _ONE_SECOND = timedelta(seconds=1)
 #: Real UTC offsets lie within +-14h; this window bounds the wall-clock scan.

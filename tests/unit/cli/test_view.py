@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from dagwright.api.frozen import freeze_spec
 from dagwright.api.models import WorkflowSpec
 from dagwright.cli.view import (

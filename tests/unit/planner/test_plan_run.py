@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -133,7 +134,7 @@ def test_backoff_grows_by_the_factor_and_is_capped():
         if plan.status.phase == "Failed":
             break
         world.tick(0.5)
-    gaps = [round((b - a).total_seconds()) for a, b in zip(starts, starts[1:])]
+    gaps = [round((b - a).total_seconds()) for a, b in itertools.pairwise(starts)]
     assert gaps == [10, 30, 50, 50]  # each gap = 0.5 s run + backoff, rounded
     assert world.status.tasks["a"].attempts == 5
 
@@ -208,7 +209,9 @@ def test_a_job_deleted_under_a_running_task_counts_as_a_failed_attempt():
 
 def test_a_finished_task_whose_job_was_garbage_collected_stays_finished():
     world = World(spec_of(CHAIN))
-    world.step(); world.tick(); world.step()
+    world.step()
+    world.tick()
+    world.step()
     world.jobs.pop("a")
     plan = world.step()
     assert plan.status.tasks["a"].phase == "Succeeded"

@@ -104,7 +104,8 @@ def test_python_user_env_is_kept_and_templated():
 
 def big_script(size: int) -> str:
     line = "x = 1  # padding padding padding padding padding padding\n"
-    return "import sys\n" + line * (size // len(line) + 1) + "print('{{ params.date }}', '{{run.name}}', sys.argv[1:], __name__)\n"
+    tail = "print('{{ params.date }}', '{{run.name}}', sys.argv[1:], __name__)\n"
+    return "import sys\n" + line * (size // len(line) + 1) + tail
 
 
 def test_a_script_over_the_limit_ships_compressed_in_an_env_var_with_a_small_bootstrap():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-UTC = timezone.utc
+UTC = UTC
 
 #: Zones with and without DST, northern and southern, whole- and half-hour shifts.
 ZONES = [

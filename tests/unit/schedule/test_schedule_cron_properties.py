@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from dagwright.schedule.cron import DayRule, compile_schedule, parse_cron, valid
 
 from .strategies import TRANSITIONS, ZONES, cron_expressions, instants_2026, zones
 
-UTC = timezone.utc
+UTC = UTC
 MINUTE = timedelta(minutes=1)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from dagwright.schedule.history import FinishedRun, plan_history_cleanup
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from dagwright.schedule.plan import (
     requeue_after,
 )
 
-UTC = timezone.utc
+UTC = UTC
 FORBID, REPLACE = ConcurrencyPolicy.FORBID, ConcurrencyPolicy.REPLACE
 
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make lint` (and the first step of `make test`): ruff and mypy --strict, configured in pyproject.toml.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${VENV:-.venv}"
+status=0
+echo "=== lint: ruff check"
+"$VENV/bin/ruff" check operator tests bench hack || status=1
+echo "=== lint: mypy --strict (operator/dagwright)"
+"$VENV/bin/mypy" || status=1
+[[ $status == 0 ]] && echo "=== lint: clean" || echo "=== lint: FAILED"
+exit $status
