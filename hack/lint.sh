@@ -4,6 +4,9 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${VENV:-.venv}"
+if [[ ! -x "$VENV/bin/ruff" || ! -x "$VENV/bin/mypy" ]]; then  # a venv made before the lint extra
+  hack/venv.sh "$VENV" || { echo "lint: installing the lint extra into $VENV failed" >&2; exit 1; }
+fi
 status=0
 echo "=== lint: ruff check"
 "$VENV/bin/ruff" check operator tests bench hack || status=1
