@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/.cache/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 .PHONY: deps venv tools cluster-up cluster-down test lint unit-test cluster-test crds demo bench clean
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	hack/venv.sh $(VENV)
 	touch $@
 

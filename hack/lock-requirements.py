@@ -5,6 +5,9 @@ The closure of `[project].dependencies` in pyproject.toml (no extras, no test to
 the version installed in the venv, with environment markers evaluated for the image (Linux,
 CPython 3.12): `pip freeze` filtered to what the operator needs at run time.
 
+To upgrade: `.venv/bin/pip install -U <package>` (the venv installs under the lock as
+constraints, see hack/venv.sh), then run this.
+
 Usage: .venv/bin/python hack/lock-requirements.py [--check]
   --check: exit 1 (and say what differs) when requirements.lock is not what this would write.
 """

@@ -3,4 +3,6 @@
 set -euo pipefail
 venv=${1:-.venv}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check -e '.[test,lint]'
+# requirements.lock (the image's pins) constrains the runtime packages here too, so tests and
+# `mypy --strict` see the versions the image ships, not whatever is newest today.
+"$venv/bin/pip" install -q --disable-pip-version-check -c requirements.lock -e '.[test,lint]'
