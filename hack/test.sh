@@ -13,7 +13,8 @@ only=""
 case "${1:-}" in --unit-only|--cluster-only) only="${1#--}"; only="${only%-only}"; shift ;; esac
 
 hack/cluster/system-deps.sh || exit 1
-if [[ ! -x "$VENV/bin/python" || ! -f "$VENV/.installed" ]]; then
+if [[ ! -x "$VENV/bin/python" || ! -f "$VENV/.installed" \
+      || pyproject.toml -nt "$VENV/.installed" || requirements.lock -nt "$VENV/.installed" ]]; then  # as the Makefile
   hack/venv.sh "$VENV" && touch "$VENV/.installed" || { echo "test: creating $VENV failed" >&2; exit 1; }
 fi
 hack/build-tools.sh || { echo "test: building tools failed" >&2; exit 1; }

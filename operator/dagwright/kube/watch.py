@@ -41,8 +41,7 @@ class LabelWatch:
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        everywhere: list[str | None] = [None]
-        for namespace in self.namespaces or everywhere:
+        for namespace in self.namespaces or (None,):
             threading.Thread(target=self._run, args=(namespace,), daemon=True,
                              name=f"{self.name}-{namespace or 'all'}").start()
 

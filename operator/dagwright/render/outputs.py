@@ -94,7 +94,7 @@ def output_context(tasks: dict[str, Any]) -> dict[str, str]:
     return context
 
 
-class OutputPlaceholders(dict):  # type: ignore[type-arg]
+class OutputPlaceholders(dict[str, str]):
     """A template context that also accepts tasks.X.outputs.K for X in `producers` (validation)."""
 
     def __init__(self, base: dict[str, str], producers: set[str]) -> None:
@@ -110,7 +110,7 @@ class OutputPlaceholders(dict):  # type: ignore[type-arg]
 
     def __getitem__(self, key: str) -> str:
         if super().__contains__(key):
-            return str(super().__getitem__(key))
+            return super().__getitem__(key)
         if self._allowed(key):
             return f"<{key}>"
         raise KeyError(key)

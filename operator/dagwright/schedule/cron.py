@@ -71,7 +71,6 @@ __all__ = [
     "validate_timezone",
 ]
 
-UTC = UTC
 _MINUTE = timedelta(minutes=1)
 _ONE_SECOND = timedelta(seconds=1)
 #: Real UTC offsets lie within +-14h; this window bounds the wall-clock scan.

@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-UTC = UTC
-
 #: Zones with and without DST, northern and southern, whole- and half-hour shifts.
 ZONES = [
     "UTC",

@@ -9,8 +9,6 @@ import pytest
 
 from dagwright.schedule.cron import ScheduleError, compile_schedule, fire_times, validate_cron, validate_timezone
 
-UTC = UTC
-
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)

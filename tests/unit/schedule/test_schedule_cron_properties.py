@@ -19,7 +19,6 @@ from dagwright.schedule.cron import DayRule, compile_schedule, parse_cron, valid
 
 from .strategies import TRANSITIONS, ZONES, cron_expressions, instants_2026, zones
 
-UTC = UTC
 MINUTE = timedelta(minutes=1)
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from dagwright.schedule.history import FinishedRun, plan_history_cleanup
 
-UTC = UTC
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 

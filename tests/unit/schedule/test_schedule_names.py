@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from dagwright.schedule.names import scheduled_run_name
 
-UTC = UTC
 SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 FIRE = datetime(2026, 11, 24, 2, tzinfo=UTC)
 

@@ -23,7 +23,6 @@ from dagwright.schedule.plan import (
     requeue_after,
 )
 
-UTC = UTC
 FORBID, REPLACE = ConcurrencyPolicy.FORBID, ConcurrencyPolicy.REPLACE
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +20,6 @@ from dagwright.schedule.plan import (
 
 from .strategies import instants_2026, zones
 
-UTC = UTC
 WORKFLOW = "lakehouse-daily"
 SCHEDULES = ["0 2 * * *", "30 2 * * *", "0 * * * *", "*/15 * * * *", "0 */6 * * *", "*/20 1-3 * * *", "0 9 * * 1-5"]
 
