@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from dagwright.render.names import job_name
+
 from .kube import container_task as task
 
 FAIL = {"sim.dagwright.io/exit-code": "3"}
@@ -38,7 +40,7 @@ def test_a_linear_chain_runs_one_job_per_task_in_order(kube, operator):
     assert "RunStarted" in reasons
     assert "TaskSucceeded" in reasons
     assert run["status"]["workflowGeneration"] == 1
-    assert run["status"]["tasks"]["t2"]["job"] == "chain-1-t2-1"
+    assert run["status"]["tasks"]["t2"]["job"] == job_name("chain-1", "t2", 1)
 
 
 def test_a_diamond_runs_both_branches_before_the_join(kube, operator):
@@ -148,6 +150,19 @@ def test_the_operator_killed_mid_run_and_restarted_finishes_with_one_job_per_att
     run = kube.wait_for_phase("crash", timeout=60)
     assert run["status"]["phase"] == "Succeeded"
     assert kube.job_keys("crash") == [("flaky", 1), ("flaky", 2), ("s0", 1), ("s1", 1), ("s2", 1), ("s3", 1)]
+
+
+def test_two_runs_whose_run_and_task_names_join_alike_each_get_their_own_job(kube, operator):
+    # 'etl' + 'daily-load' and 'etl-daily' + 'load' both used to want the Job 'etl-daily-load-1'
+    kube.create_run("etl", spec={"tasks": [task("daily-load")]})
+    kube.create_run("etl-daily", spec={"tasks": [task("load")]})
+    for name in ("etl", "etl-daily"):
+        run = kube.wait_for_phase(name)
+        assert run["status"]["phase"] == "Succeeded", run["status"]
+    assert kube.job_keys("etl") == [("daily-load", 1)]
+    assert kube.job_keys("etl-daily") == [("load", 1)]
+    owners = {j.metadata.name: j.metadata.owner_references[0].name for j in kube.jobs()}
+    assert sorted(owners.values()) == ["etl", "etl-daily"]  # two Jobs, one per run
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,8 @@ import yaml
 from cluster.kube import Kube, container_task
 from cluster.operator_process import free_port, liveness_ready
 
+from dagwright.render.names import job_name
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "hack" / "image" / "build.sh"
 BUILDAH = REPO / "hack" / "image" / "buildah.sh"
@@ -108,7 +110,7 @@ def test_dagwright_render_in_the_image_prints_the_jobs_of_an_example(container: 
     tasks = [t["name"] for t in yaml.safe_load(EXAMPLE.read_text())["spec"]["tasks"]]
     assert [job["kind"] for job in jobs] == ["Job"] * len(tasks)
     assert sorted(job["metadata"]["labels"]["dagwright.io/task"] for job in jobs) == sorted(tasks)
-    assert {job["metadata"]["name"] for job in jobs} == {f"quickstart-1-{task}-1" for task in tasks}
+    assert {job["metadata"]["name"] for job in jobs} == {job_name("quickstart-1", task, 1) for task in tasks}
 
 
 def _pins(lines: list[str]) -> set[str]:

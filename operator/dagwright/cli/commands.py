@@ -16,7 +16,8 @@ from dagwright.api.models import FINISHED_RUN_PHASES
 from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
-from dagwright.render.names import job_name
+from dagwright.render.job import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
+from dagwright.render.names import label_value
 
 RUNS = "workflowruns"
 FINISHED = frozenset(phase.value for phase in FINISHED_RUN_PHASES)  # status dicts hold plain strings
@@ -150,10 +151,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
         if task not in tasks:
             raise SystemExit(f"dagwright: run '{args.run}' has no task '{task}' (tasks: {', '.join(tasks)})")
         attempt = args.attempt or tasks[task].get("attempts") or 1
-        job = job_name(args.run, task, attempt)
-        pods = resources.list_pods(http, namespace, f"job-name={job}")
+        # By labels, not by Job name: Jobs named by an older version are found too.
+        selector = f"{LABEL_RUN}={label_value(args.run)},{LABEL_TASK}={task},{LABEL_ATTEMPT}={attempt}"
+        pods = resources.list_pods(http, namespace, selector)
         if not pods:
-            print(f"==> {task} (attempt {attempt}): no pod for Job {job}", file=sys.stderr)
+            print(f"==> {task} (attempt {attempt}): no pod with labels {selector}", file=sys.stderr)
             status = 1
             continue
         print(f"==> {task} (attempt {attempt}, pod {pods[0]['metadata']['name']})")

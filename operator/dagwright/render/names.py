@@ -1,7 +1,10 @@
 """Deterministic names and label values for the objects the operator creates.
 
 Pure. A task attempt's Job name is a function of (run, task, attempt) only, so a restarted
-operator that creates it again gets 409 AlreadyExists instead of a duplicate Job.
+operator that creates it again gets 409 AlreadyExists instead of a duplicate Job. It is also
+injective: `<run>-<task>` alone is not (run `etl` + task `daily-load` and run `etl-daily` +
+task `load` join alike), so the name carries a hash of the exact, untruncated (run, task) pair.
+Nothing parses these names: the operator maps a Job to its run, task and attempt by labels.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import re
 
 MAX_NAME = 63
 _HASH_LEN = 8
+PAIR_HASH_LEN = 12
+"""Hex digits of the (run, task) hash in a Job name: 48 bits, so a collision needs ~16 million
+tasks in one namespace (birthday bound) — not the accidental collisions of joined names."""
 
 
 def short_hash(text: str, length: int = _HASH_LEN) -> str:
@@ -27,8 +33,18 @@ def fit_dns_label(name: str, limit: int = MAX_NAME) -> str:
 
 
 def job_name(run: str, task: str, attempt: int) -> str:
-    """Name of the Job for `attempt` (1-based) of `task` in `run`: a DNS label ≤ 63 chars."""
-    return fit_dns_label(f"{run}-{task}-{attempt}")
+    """Name of the Job for `attempt` (1-based) of `task` in `run`: a DNS label ≤ 63 chars.
+
+    `<run>-<task>-<hash>-<attempt>`: the readable part is trimmed to fit (and a run name's dots
+    become dashes); `hash` covers the exact pair, so no two (run, task, attempt) share a name
+    unless 48 bits of SHA-256 collide. The hash has a fixed length and no dash, so the attempt
+    and the pair are never confused either.
+    """
+    pair = run + "\0" + task
+    suffix = f"-{short_hash(pair, PAIR_HASH_LEN)}-{attempt}"
+    readable = re.sub(r"[^a-z0-9-]", "-", f"{run}-{task}".lower())
+    prefix = readable[: MAX_NAME - len(suffix)].strip("-")
+    return f"{prefix}{suffix}" if prefix else suffix[1:]
 
 
 def label_value(value: str) -> str:

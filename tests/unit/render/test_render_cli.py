@@ -9,6 +9,7 @@ import yaml
 
 from dagwright.cli.main import main
 from dagwright.cli.render import FAKE_UID, RenderError, RenderOptions, render_documents
+from dagwright.render.names import job_name
 
 NOW = datetime(2026, 11, 24, 9, 30, 15, 123, tzinfo=UTC)
 
@@ -38,7 +39,8 @@ def test_prints_one_job_per_task_in_task_order_for_attempt_one(tmp_path, capsys)
                            "--logical-date", "2026-11-24T02:00:00Z")
     assert code == 0
     jobs = list(yaml.safe_load_all(out))
-    assert [j["metadata"]["name"] for j in jobs] == ["daily-20261124t020000z-b-1", "daily-20261124t020000z-a-1"]
+    assert [j["metadata"]["name"] for j in jobs] == [job_name("daily-20261124t020000z", "b", 1),
+                                                      job_name("daily-20261124t020000z", "a", 1)]
     assert all(j["metadata"]["ownerReferences"][0]["uid"] == FAKE_UID for j in jobs)
     assert all(j["metadata"]["labels"]["dagwright.io/attempt"] == "1" for j in jobs)
     assert out.startswith("---\n")
@@ -81,7 +83,7 @@ def test_a_workflow_run_with_an_inline_spec_renders_with_its_own_name_params_and
                task("t", container={"image": "b", "args": ["{{ params.p }}", "{{ run.logicalDate }}"]})]},
                "params": {"p": "v"}, "logicalDate": "2026-01-02T03:04:05Z"}}
     jobs = render_documents([run], RenderOptions(), NOW)
-    assert jobs[0]["metadata"]["name"] == "adhoc-t-1"
+    assert jobs[0]["metadata"]["name"] == job_name("adhoc", "t", 1)
     assert jobs[0]["metadata"]["namespace"] == "x"
     assert jobs[0]["spec"]["template"]["spec"]["containers"][0]["args"] == ["v", "2026-01-02T03:04:05Z"]
 

@@ -24,7 +24,7 @@ def test_a_job_runs_one_pod_per_attempt_and_is_owned_by_its_run():
     assert job["metadata"]["ownerReferences"][0]["uid"] == "u-1"
     assert job["metadata"]["labels"]["dagwright.io/attempt"] == "2"
     assert job["spec"]["template"]["metadata"]["labels"]["dagwright.io/task"] == "t"
-    assert job["metadata"]["name"] == "daily-20261124t020000z-t-2"
+    assert job["metadata"]["name"] == job_name("daily-20261124t020000z", "t", 2)
 
 
 @pytest.mark.parametrize("run, task", [("r" * 70, "t"), ("run", "t" * 63), ("a" * 40, "b" * 40)],
