@@ -93,3 +93,28 @@ def test_a_run_with_an_undeclared_parameter_is_refused_and_a_good_one_accepted(k
     result = apply(kube_env, namespace, run)
     assert result.returncode != 0 and "spec.params.dayy" in result.stderr, result.stderr
     assert apply(kube_env, namespace, run.replace("dayy", "day")).returncode == 0
+
+
+TYPO_WORKFLOW = """
+apiVersion: dagwright.io/v1alpha1
+kind: Workflow
+metadata: {name: typo}
+spec:
+  params: [{name: date, default: '2026-11-24'}]
+  tasks:
+    - {name: extract, container: {image: x}}
+    - {name: load, container: {image: x, args: [--day, TEXT]}}
+"""
+
+
+def test_kubectl_apply_of_a_workflow_with_a_template_typo_is_refused_naming_the_task_and_the_text(
+        kube_env, namespace, webhook_operator):
+    typos = ["{{ date }}", "{{ 7*7 }}", "{{ run.name | upper }}", "{{ __import__('os').system('id') }}"]
+    for typo in typos:
+        manifest = TYPO_WORKFLOW.replace("TEXT", '"' + typo.replace('"', '\\"') + '"')
+        result = apply(kube_env, namespace, manifest)
+        assert result.returncode != 0, f"{typo} was accepted"
+        assert "denied the request" in result.stderr, result.stderr
+        assert "spec.tasks[1] (load)" in result.stderr and typo in result.stderr, result.stderr
+    fixed = TYPO_WORKFLOW.replace("TEXT", '"{{ params.date }}"')
+    assert apply(kube_env, namespace, fixed).returncode == 0

@@ -171,8 +171,10 @@ def test_two_runs_whose_run_and_task_names_join_alike_each_get_their_own_job(kub
         ({"tasks": [task("a", ["b"]), task("b", ["a"])]}, "dependency cycle"),
         ({"tasks": [task("a", ["ghost"])]}, "unknown task 'ghost'"),
         ({"tasks": [{"name": "a", "container": {"image": "x", "args": ["{{ params.nope }}"]}}]}, "params.nope"),
+        ({"tasks": [{"name": "a", "container": {"image": "x", "args": ["{{ 7*7 }}"]}}]},
+         "spec.tasks[0] (a): not a template: '{{ 7*7 }}'"),
     ],
-    ids=["a cycle", "an unknown dependency", "an unknown template parameter"],
+    ids=["a cycle", "an unknown dependency", "an unknown template parameter", "a template typo"],
 )
 def test_bad_input_fails_the_run_with_a_condition_and_event_naming_the_problem(kube, operator, spec, expected):
     kube.create_run("bad", spec=spec)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from dagwright.api.models import API_VERSION, WorkflowSpec
 from dagwright.api.validation import validate_workflow_spec
-from dagwright.render.checks import run_param_problems, template_problems
+from dagwright.render.checks import param_default_problems, run_param_problems, template_problems
 from dagwright.render.job import RunIdentity, build_job
 from dagwright.render.outputs import OutputPlaceholders, ancestors
 from dagwright.render.templating import build_template_context
@@ -128,6 +128,8 @@ def build_source_jobs(source: _Source, options: RenderOptions, now: datetime) ->
         raise RenderError([f"{source.where}: {p}" for p in format_validation_error(error, source.spec)]) from None
     params = {**source.params, **options.params}
     problems = [*validate_workflow_spec(spec), *run_param_problems(spec, params)]
+    if default_problems := param_default_problems(spec):  # the context below needs the defaults
+        raise RenderError([f"{source.where}: {p}" for p in [*problems, *default_problems]])
     if options.logical_date is not None:
         logical = options.logical_date
     elif source.logical_date:

@@ -13,7 +13,12 @@ from pydantic import ValidationError
 
 from dagwright.api.models import WorkflowRunSpec, WorkflowSpec
 from dagwright.api.validation import validate_workflow_spec
-from dagwright.render.checks import placeholder_identity, run_param_problems, template_problems
+from dagwright.render.checks import (
+    param_default_problems,
+    placeholder_identity,
+    run_param_problems,
+    template_problems,
+)
 from dagwright.schedule import validate_cron, validate_timezone
 
 MAX_MESSAGES = 10
@@ -35,6 +40,8 @@ def review_workflow_spec(spec: WorkflowSpec, prefix: str = "spec", run_params: d
         problems.append(f"spec.schedule: {error}")
     if error := validate_timezone(spec.timezone):
         problems.append(f"spec.timezone: {error}")
+    if not problems:
+        problems += [str(p) for p in param_default_problems(spec)]
     if not problems:
         problems += [str(p) for p in template_problems(spec, placeholder_identity(spec, run_params))]
     problems += [str(p) for p in run_param_problems(spec, run_params)] if run_params is not None else []

@@ -48,7 +48,7 @@ from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob, RunSnapshot
 from dagwright.planner.timefmt import format_time, parse_time
-from dagwright.render.checks import run_param_problems, template_problems
+from dagwright.render.checks import param_default_problems, run_param_problems, template_problems
 from dagwright.render.job import LABEL_WORKFLOW, RunIdentity, build_job
 from dagwright.render.names import label_value
 from dagwright.render.outputs import output_context, parse_outputs, tasks_with_used_outputs
@@ -264,7 +264,9 @@ class RunReconciler:
         return spec, workflow["metadata"].get("generation")
 
     def _template_problems(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> list[Problem]:
-        return run_param_problems(spec, run_spec.params) + template_problems(spec, self._identity(body, run_spec, spec))
+        # Parameters and their defaults first: the task checks need them to render.
+        problems = run_param_problems(spec, run_spec.params) + param_default_problems(spec)
+        return problems or template_problems(spec, self._identity(body, run_spec, spec))
 
     def _identity(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> RunIdentity:
         meta = body["metadata"]

@@ -12,13 +12,28 @@ from dagwright.api.models import WorkflowSpec
 from dagwright.api.validation import Problem
 from dagwright.render.job import RunIdentity, build_job
 from dagwright.render.outputs import OutputPlaceholders, ancestors, output_references
-from dagwright.render.templating import TemplateError, build_template_context
+from dagwright.render.templating import TemplateError, build_template_context, render_string
 
 PLACEHOLDER_IDENTITY = RunIdentity(name="run", namespace="namespace", uid="uid", workflow="workflow")
 
 
+def param_default_problems(spec: WorkflowSpec) -> list[Problem]:
+    """Parameter defaults that do not render (they may use `run.*`, `workflow.name`, earlier params)."""
+    context = build_template_context(
+        run_name="run", namespace="namespace", workflow="workflow", logical_date="2026-01-01T00:00:00Z",
+        param_defaults={}, run_params={})
+    problems = []
+    for i, param in enumerate(spec.params or []):
+        try:
+            context[f"params.{param.name}"] = render_string(param.default or "", context)
+        except TemplateError as error:
+            problems.append(Problem(f"spec.params[{i}] ({param.name}).default", str(error)))
+            context[f"params.{param.name}"] = ""
+    return problems
+
+
 def placeholder_identity(spec: WorkflowSpec, run_params: dict[str, str] | None = None) -> RunIdentity:
-    """A stand-in run for checking templates before a real run exists."""
+    """A stand-in run for checking templates before a real run exists (defaults must render)."""
     context = build_template_context(
         run_name="run", namespace="namespace", workflow="workflow", logical_date="2026-01-01T00:00:00Z",
         param_defaults={p.name: p.default if p.default is not None else "" for p in spec.params or []},

@@ -24,7 +24,7 @@ from typing import Any
 
 from dagwright.api.models import PythonTask
 from dagwright.render.container import KindPod, build_container, build_env, escape_dollars
-from dagwright.render.templating import placeholders
+from dagwright.render.templating import check_templates, placeholders
 
 INLINE_SCRIPT_LIMIT = 8 * 1024
 """Scripts up to this many bytes (UTF-8) go inline into the command."""
@@ -51,6 +51,7 @@ def split_script(script: str) -> tuple[list[str | int], list[str]]:
 
     `"a {{ params.x }} b"` -> `(["a ", 0, " b"], ["params.x"])`; a name used twice gets one index.
     """
+    check_templates(script)  # an encoded script is not rendered with the pod: check it here
     names: list[str] = []
     for name in placeholders(script):
         if name not in names:

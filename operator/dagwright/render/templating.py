@@ -3,6 +3,8 @@
 Pure. Known scopes: `params.NAME`, `run.name`, `run.namespace`, `run.logicalDate`,
 `run.dataIntervalStart`, `run.dataIntervalEnd`, `workflow.name`. An unknown name raises
 `TemplateError` naming it, so a typo fails the run (or the apply) instead of running with "".
+So does anything else between `{{` and `}}` — `{{ date }}`, `{{ 7*7 }}`, `{{ run.name | upper }}`,
+code: it is refused, quoted, and never evaluated (nor passed on verbatim).
 """
 
 from __future__ import annotations
@@ -14,8 +16,38 @@ from typing import Any
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z0-9_][\w-]*)+)\s*\}\}")
 
 
+_LOOKS_LIKE_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+"""From `{{` to the next `}}`: what a reader takes for a template."""
+
+_BARE_NAME = re.compile(r"^\{\{\s*([A-Za-z_]\w*)\s*\}\}$")
+_QUOTED_LIMIT = 80
+
+
 class TemplateError(ValueError):
-    """A placeholder names something that does not exist."""
+    """A placeholder names something that does not exist, or `{{ … }}` text is no placeholder."""
+
+
+def malformed_templates(text: str) -> list[str]:
+    """Every `{{ … }}` in `text` that is not a `{{ scope.name }}` placeholder, in order."""
+    if "{{" not in text:
+        return []
+    return [m.group(0) for m in _LOOKS_LIKE_TEMPLATE.finditer(text) if not _PLACEHOLDER.fullmatch(m.group(0))]
+
+
+def check_templates(text: str, known: Mapping[str, str] | None = None) -> None:
+    """Raise `TemplateError` quoting the first `{{ … }}` of `text` that is no placeholder.
+
+    `known` (template names) only improves the message: `{{ date }}` suggests `{{ params.date }}`.
+    """
+    bad = malformed_templates(text)
+    if not bad:
+        return
+    quoted = bad[0] if len(bad[0]) <= _QUOTED_LIMIT else bad[0][: _QUOTED_LIMIT - 5] + "…}}"
+    hint = "templates are '{{ scope.name }}', e.g. '{{ params.NAME }}', and are never evaluated"
+    bare = _BARE_NAME.match(bad[0])
+    if bare and known is not None and f"params.{bare.group(1)}" in known:
+        hint = f"did you mean '{{{{ params.{bare.group(1)} }}}}'? " + hint
+    raise TemplateError(f"not a template: '{quoted}' ({hint})")
 
 
 def placeholders(text: str) -> list[str]:
@@ -24,7 +56,11 @@ def placeholders(text: str) -> list[str]:
 
 
 def render_string(text: str, context: Mapping[str, str]) -> str:
-    """`text` with every placeholder replaced from `context` (keys like 'params.date')."""
+    """`text` with every placeholder replaced from `context` (keys like 'params.date').
+
+    Any other `{{ … }}` raises `TemplateError`. Substituted values are not scanned again.
+    """
+    check_templates(text, context)
 
     def substitute(match: re.Match[str]) -> str:
         key = match.group(1)
