@@ -118,3 +118,20 @@ def test_kubectl_apply_of_a_workflow_with_a_template_typo_is_refused_naming_the_
         assert "spec.tasks[1] (load)" in result.stderr and typo in result.stderr, result.stderr
     fixed = TYPO_WORKFLOW.replace("TEXT", '"{{ params.date }}"')
     assert apply(kube_env, namespace, fixed).returncode == 0
+
+
+def test_a_run_that_leaves_a_parameter_without_a_default_unset_is_refused_naming_it(kube_env, namespace,
+                                                                                   webhook_operator):
+    workflow = WORKFLOW.format(name="needs-day", tasks="""
+        - {name: a, container: {image: x, args: ["{{ params.day }}"]}}""") + "  params: [{name: day}]\n"
+    assert apply(kube_env, namespace, workflow).returncode == 0
+    run = """
+    apiVersion: dagwright.io/v1alpha1
+    kind: WorkflowRun
+    metadata: {name: r1}
+    spec: {workflowRef: {name: needs-day}}
+    """
+    result = apply(kube_env, namespace, run)
+    assert result.returncode != 0, result.stdout
+    assert "spec.params.day: no value" in result.stderr, result.stderr
+    assert apply(kube_env, namespace, run.replace("needs-day}", "needs-day}, params: {day: '1'}")).returncode == 0

@@ -189,6 +189,18 @@ def test_bad_input_fails_the_run_with_a_condition_and_event_naming_the_problem(k
     operator.assert_alive()
 
 
+def test_a_run_without_a_value_for_a_parameter_fails_naming_the_parameter(kube, operator):
+    # (no webhook here: the controller refuses the run itself)
+    kube.apply_workflow("needs-day", {"params": [{"name": "day"}],
+                                      "tasks": [{"name": "a", "container": {"image": "x", "args": ["{{ params.day }}"]}}]})
+    kube.create_run("no-day", workflow="needs-day")
+    run = kube.wait_for_phase("no-day")
+    assert run["status"]["phase"] == "Failed"
+    assert "spec.params.day: no value" in run["status"]["message"]
+    assert "unknown template variable" not in run["status"]["message"]
+    assert kube.jobs("no-day") == []
+
+
 def test_a_run_of_a_missing_workflow_fails_and_the_operator_goes_on(kube, operator):
     kube.create_run("orphan", workflow="does-not-exist")
     run = kube.wait_for_phase("orphan")

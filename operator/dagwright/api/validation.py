@@ -91,6 +91,11 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
     param_names = [p.name for p in spec.params or []]
     for name in {n for n in param_names if param_names.count(n) > 1}:
         problems.append(Problem("spec.params", f"duplicate parameter '{name}'"))
+    if spec.schedule is not None:
+        for i, param in enumerate(spec.params or []):
+            if param.default is None:
+                problems.append(Problem(f"spec.params[{i}] ({param.name})",
+                                        "a scheduled workflow's parameters need a default (its scheduled runs set none)"))
     for check in extra:
         problems.extend(check(spec))
     return problems

@@ -42,10 +42,15 @@ def placeholder_identity(spec: WorkflowSpec, run_params: dict[str, str] | None =
 
 
 def run_param_problems(spec: WorkflowSpec, run_params: dict[str, str] | None) -> list[Problem]:
-    """Run parameters the workflow does not declare."""
+    """Run parameters the workflow does not declare, and declared ones left without a value."""
+    given = run_params or {}
     declared = {p.name for p in spec.params or []}
-    return [Problem(f"spec.params.{name}", "unknown parameter (not declared in the workflow's params)")
-            for name in run_params or {} if name not in declared]
+    unknown = [Problem(f"spec.params.{name}", "unknown parameter (not declared in the workflow's params)")
+               for name in given if name not in declared]
+    missing = [Problem(f"spec.params.{p.name}",
+                       "no value (the workflow declares it without a default, and the run does not set it)")
+               for p in spec.params or [] if p.default is None and p.name not in given]
+    return unknown + missing
 
 
 def template_problems(spec: WorkflowSpec, identity: RunIdentity) -> list[Problem]:
