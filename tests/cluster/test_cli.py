@@ -6,6 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
+
+from dagwright.schedule import scheduled_run_name
 
 from .kube import container_task as task
 
@@ -30,6 +33,35 @@ def test_retry_reruns_only_the_failed_and_skipped_tasks(kube, operator, kube_env
     assert kube.task_phases(retry) == {"first": "Succeeded", "flaky": "Failed", "last": "Skipped"}
     assert retry["status"]["tasks"]["first"]["message"] == "reused from orig"
     assert kube.job_keys("orig-retry-1") == [("flaky", 1)]  # first was not run again
+
+
+def test_a_retried_backfilled_run_renders_the_original_data_interval(kube, operator, kube_env):
+    interval = ["{{ run.dataIntervalStart }}", "{{ run.dataIntervalEnd }}"]
+    load = task("load", ["first"], annotations={"sim.dagwright.io/exit-code": "3"}, container={
+        "image": "busybox:1.36", "command": ["true"], "args": interval,
+        "env": [{"name": "WINDOW", "value": " to ".join(interval)}]})
+    kube.apply_workflow("yearly", {"schedule": "0 2 1 1 *", "tasks": [task("first"), load]})
+    backfill = cli(kube_env, kube.ns, "backfill", "yearly", "--from", "2026-01-01T02:00:00Z",
+                   "--to", "2026-01-01T02:00:00Z")
+    assert backfill.returncode == 0, backfill.stderr
+    name = scheduled_run_name("yearly", datetime(2026, 1, 1, 2, tzinfo=UTC))
+    assert kube.wait_for_phase(name)["status"]["phase"] == "Failed"
+    window = ["2025-01-01T02:00:00Z", "2026-01-01T02:00:00Z"]  # the previous fire -> this fire
+
+    def rendered(run: str) -> tuple[list[str], str]:
+        [job] = [j for j in kube.jobs(run) if j.metadata.labels["dagwright.io/task"] == "load"]
+        container = job.spec.template.spec.containers[0]
+        return container.args, next(e.value for e in container.env if e.name == "WINDOW")
+
+    assert rendered(name) == (window, " to ".join(window))
+    retried = cli(kube_env, kube.ns, "retry", name)
+    assert retried.returncode == 0, retried.stderr
+    retry = kube.wait_for_phase(f"{name}-retry-1")
+    assert kube.task_phases(retry)["first"] == "Succeeded"  # reused
+    assert kube.job_keys(f"{name}-retry-1") == [("load", 1)]
+    assert rendered(f"{name}-retry-1") == (window, " to ".join(window))
+    assert retry["spec"]["dataInterval"] == {"start": window[0], "end": window[1]}
+    assert retry["spec"]["logicalDate"] == window[1]
 
 
 def test_get_shows_the_dag_and_watch_exits_with_the_run_result(kube, operator, kube_env):

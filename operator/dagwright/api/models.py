@@ -441,6 +441,19 @@ class RunRef(ApiModel):
     name: str = Field(min_length=1, description="WorkflowRun name.")
 
 
+class DataInterval(ApiModel):
+    """The span of data a run processes, as Airflow's data interval: (start, end]."""
+
+    start: str = Field(
+        description="Start of the data interval (RFC 3339), exclusive; a scheduled run's previous "
+        "fire time. Tasks read it as {{ run.dataIntervalStart }}."
+    )
+    end: str = Field(
+        description="End of the data interval (RFC 3339), inclusive; a scheduled run's own fire "
+        "time. Tasks read it as {{ run.dataIntervalEnd }}."
+    )
+
+
 class WorkflowRunSpec(ApiModel):
     """One execution of a DAG."""
 
@@ -458,6 +471,12 @@ class WorkflowRunSpec(ApiModel):
     params: dict[str, str] | None = Field(None, description="Parameter values for this run.")
     logical_date: str | None = Field(
         None, description="The data time this run is for (RFC 3339); default creation time."
+    )
+    data_interval: DataInterval | None = Field(
+        None,
+        description="The data this run processes. Set by schedule fires, catch-up and backfill "
+        "(previous fire -> this fire) and copied by `dagwright retry`; without it both "
+        "{{ run.dataIntervalStart }} and {{ run.dataIntervalEnd }} are the logical date.",
     )
     cancel: bool = Field(False, description="True stops running tasks and starts no more.")
     retry_of: RunRef | None = Field(

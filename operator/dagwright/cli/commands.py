@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.live import Live
 
 from dagwright.api.models import FINISHED_RUN_PHASES
+from dagwright.cli.retry import build_retry_run
 from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
@@ -120,15 +121,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
     phase = (original.get("status") or {}).get("phase")
     if phase not in FINISHED:
         raise SystemExit(f"dagwright: run '{args.run}' is {phase or 'Pending'}; retry a finished run")
-    spec = {k: v for k, v in original["spec"].items() if k in ("workflowRef", "workflowSpec", "params", "logicalDate")}
-    spec["retryOf"] = {"name": args.run}
-    meta = original["metadata"]
     for n in range(1, 100):
         name = f"{args.run}-retry-{n}"
-        body = {"apiVersion": original["apiVersion"], "kind": "WorkflowRun",
-                "metadata": {"name": name, "labels": meta.get("labels") or {},
-                             "ownerReferences": meta.get("ownerReferences") or []},
-                "spec": spec}
+        body = build_retry_run(original, name)
         try:
             resources.create_custom(http, namespace, RUNS, body)
         except ApiError as error:

@@ -63,6 +63,7 @@ class _Source:
     params: Mapping[str, str]
     run_name: str | None
     logical_date: str | None
+    data_interval: tuple[str, str] | None = None
 
 
 def _describe(doc: Mapping[str, Any], index: int) -> str:
@@ -81,8 +82,11 @@ def _sources(docs: Iterable[Any]) -> list[_Source]:
         if doc.get("kind") == "Workflow":
             sources.append(_Source(where, meta.get("name") or "workflow", meta.get("namespace"), spec, {}, None, None))
         elif doc.get("kind") == "WorkflowRun" and isinstance(spec.get("workflowSpec"), dict):
+            raw_interval = spec.get("dataInterval")
+            interval: dict[str, Any] = raw_interval if isinstance(raw_interval, dict) else {}
             sources.append(_Source(where, meta.get("name") or "run", meta.get("namespace"), spec["workflowSpec"],
-                                   spec.get("params") or {}, meta.get("name"), spec.get("logicalDate")))
+                                   spec.get("params") or {}, meta.get("name"), spec.get("logicalDate"),
+                                   (interval["start"], interval["end"]) if {"start", "end"} <= set(interval) else None))
     return sources
 
 
@@ -141,7 +145,7 @@ def build_source_jobs(source: _Source, options: RenderOptions, now: datetime) ->
     context = build_template_context(
         run_name=run_name, namespace=namespace, workflow=source.workflow, logical_date=format_time(logical),
         param_defaults={p.name: p.default for p in spec.params or []}, run_params=params,
-        data_interval=_data_interval(spec, logical))
+        data_interval=source.data_interval or _data_interval(spec, logical))
     identity = RunIdentity(name=run_name, namespace=namespace, uid=FAKE_UID, workflow=source.workflow,
                            template_context=context)
     # A task already reported (no kind, two kinds) need not be reported again as unrenderable.

@@ -32,6 +32,7 @@ from dagwright.api.models import (
     WorkflowRunStatus,
     WorkflowSpec,
 )
+from dagwright.api.runtime import run_data_interval, run_logical_date
 from dagwright.api.validation import Problem, validate_workflow_spec
 from dagwright.controller import metrics
 from dagwright.controller.events import EventSink
@@ -58,8 +59,6 @@ log = logging.getLogger("dagwright.runs")
 
 RUNS = "workflowruns"
 WORKFLOWS = "workflows"
-ANNOTATION_INTERVAL_START = "dagwright.io/data-interval-start"
-ANNOTATION_INTERVAL_END = "dagwright.io/data-interval-end"
 TRANSIENT_RETRY_SECONDS = 2.0
 PARSED_CACHE_SIZE = 10_000
 
@@ -270,11 +269,9 @@ class RunReconciler:
 
     def _identity(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> RunIdentity:
         meta = body["metadata"]
-        annotations = meta.get("annotations") or {}
-        logical = run_spec.logical_date or meta.get("creationTimestamp") or format_time(self.clock())
-        interval = None
-        if ANNOTATION_INTERVAL_START in annotations and ANNOTATION_INTERVAL_END in annotations:
-            interval = (annotations[ANNOTATION_INTERVAL_START], annotations[ANNOTATION_INTERVAL_END])
+        logical = run_logical_date(run_spec, meta, format_time(self.clock()))
+        # spec.dataInterval; runs created by older versions carry it in annotations instead
+        interval = run_data_interval(run_spec, meta.get("annotations"))
         defaults = {p.name: p.default for p in spec.params or []}
         context = build_template_context(
             run_name=meta["name"], namespace=meta["namespace"], workflow=workflow_name_of(body),

@@ -21,14 +21,7 @@ from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, Condition, Wo
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.review import review_workflow
-from dagwright.controller.runs import (
-    ANNOTATION_INTERVAL_END,
-    ANNOTATION_INTERVAL_START,
-    RUNS,
-    WORKFLOWS,
-    RunReconciler,
-    workflow_name_of,
-)
+from dagwright.controller.runs import RUNS, WORKFLOWS, RunReconciler, workflow_name_of
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
 from dagwright.planner.timefmt import format_time, parse_time
@@ -52,13 +45,12 @@ FINISHED = {p.value for p in FINISHED_RUN_PHASES}
 def build_scheduled_run(workflow: dict[str, Any], name: str, logical: datetime,
                         interval: tuple[datetime, datetime] | None, params: dict[str, str] | None = None,
                         trigger: str = "schedule") -> dict[str, Any]:
-    """A WorkflowRun owned by `workflow`, for the data time `logical` (pure)."""
+    """A WorkflowRun owned by `workflow`, for the data time `logical` and `interval` (pure)."""
     meta = workflow["metadata"]
     annotations = {"dagwright.io/trigger": trigger}
-    if interval is not None:
-        annotations[ANNOTATION_INTERVAL_START] = format_time(interval[0])
-        annotations[ANNOTATION_INTERVAL_END] = format_time(interval[1])
     spec: dict[str, Any] = {"workflowRef": {"name": meta["name"]}, "logicalDate": format_time(logical)}
+    if interval is not None:
+        spec["dataInterval"] = {"start": format_time(interval[0]), "end": format_time(interval[1])}
     if params:
         spec["params"] = params
     return {

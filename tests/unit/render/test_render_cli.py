@@ -145,3 +145,14 @@ def test_render_error_keeps_each_problem():
     with pytest.raises(RenderError) as caught:
         render_documents([workflow([task("a", "x", "y")])], RenderOptions(), NOW)
     assert len(caught.value.problems) == 2
+
+
+def test_a_workflow_run_with_a_data_interval_renders_it():
+    run = {"apiVersion": "dagwright.io/v1alpha1", "kind": "WorkflowRun", "metadata": {"name": "adhoc"},
+           "spec": {"workflowSpec": {"tasks": [task("t", container={
+               "image": "b", "args": ["{{ run.dataIntervalStart }}", "{{ run.dataIntervalEnd }}"]})]},
+               "logicalDate": "2026-01-02T03:04:05Z",
+               "dataInterval": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}}}
+    jobs = render_documents([run], RenderOptions(), NOW)
+    assert jobs[0]["spec"]["template"]["spec"]["containers"][0]["args"] == ["2026-01-01T00:00:00Z",
+                                                                             "2026-01-02T00:00:00Z"]
