@@ -16,7 +16,7 @@ from dagwright.controller.workflows import build_scheduled_run
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError
 from dagwright.planner.timefmt import parse_time
-from dagwright.schedule import ScheduleError, backfill_runs, fire_times, scheduled_run_name
+from dagwright.schedule import ScheduleError, backfill_runs, fire_times, manual_run, scheduled_run_name
 
 BACKFILL_LIMIT = 1000
 
@@ -54,7 +54,15 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     workflow = _workflow(args)
     logical = parse_time(args.logical_date) if args.logical_date else datetime.now(UTC).replace(microsecond=0)
     name = scheduled_run_name(workflow["metadata"]["name"], logical)
-    body = build_scheduled_run(workflow, name, logical, None, _parse_params(args.param), trigger="manual")
+    spec = workflow.get("spec") or {}
+    interval = None
+    if spec.get("schedule"):  # the data interval a fire at `logical` gets (it has the same name)
+        try:
+            run = manual_run(workflow["metadata"]["name"], spec["schedule"], spec.get("timezone", "UTC"), logical)
+            interval = (run.data_interval_start, run.data_interval_end)
+        except ScheduleError as error:
+            raise SystemExit(f"dagwright: Workflow '{args.workflow}': {error}") from None
+    body = build_scheduled_run(workflow, name, logical, interval, _parse_params(args.param), trigger="manual")
     return 0 if _create(args, body) else 1
 
 

@@ -31,6 +31,7 @@ from dagwright.schedule.plan import (
     SkipReason,
     backfill_fire_times,
     backfill_runs,
+    manual_run,
     plan_schedule,
     requeue_after,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "backfill_runs",
     "compile_schedule",
     "fire_times",
+    "manual_run",
     "plan_history_cleanup",
     "plan_schedule",
     "requeue_after",

@@ -454,3 +454,16 @@ def backfill_runs(
         RunToCreate(scheduled_run_name(workflow_name, fire), fire, _previous_fire(schedule, fires, i), fire)
         for i, fire in enumerate(fires)
     ]
+
+
+def manual_run(workflow_name: str, expr: str, tz: str, logical_date: datetime) -> RunToCreate:
+    """The run ``dagwright trigger --logical-date`` creates for a scheduled workflow.
+
+    Named like a scheduled run of that time, so at a fire time it *is* that fire's run (the
+    scheduler then gets 409 and creates nothing): it must process the same data, so its data
+    interval is what the scheduler gives that fire, (previous fire, logical date]. Between fires
+    it covers the data since the last fire.
+    """
+    logical = to_utc(logical_date, "logical date")
+    previous = compile_schedule(expr, tz).previous_before(logical) or logical
+    return RunToCreate(scheduled_run_name(workflow_name, logical), logical, previous, logical)

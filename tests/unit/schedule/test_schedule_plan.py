@@ -19,6 +19,7 @@ from dagwright.schedule.plan import (
     SkipReason,
     backfill_fire_times,
     backfill_runs,
+    manual_run,
     plan_schedule,
     requeue_after,
 )
@@ -401,6 +402,18 @@ def test_backfill_runs_have_scheduled_names_and_data_intervals() -> None:
         ("lakehouse-daily-20261120t020000z", nov(19), nov(20)),
         ("lakehouse-daily-20261121t020000z", nov(20), nov(21)),
     ]
+
+
+def test_a_manual_run_at_a_fire_time_gets_the_scheduled_runs_name_and_data_interval() -> None:
+    # the scheduler's own fire would get 409 and leave this run to do its work: same window
+    [scheduled] = backfill_runs("lakehouse-daily", "0 2 * * *", "UTC", nov(21), nov(21), 10)
+    assert manual_run("lakehouse-daily", "0 2 * * *", "UTC", nov(21)) == scheduled
+
+
+def test_a_manual_run_between_fires_covers_the_data_since_the_last_fire() -> None:
+    run = manual_run("lakehouse-daily", "0 2 * * *", "UTC", nov(21, 14))
+    assert (run.name, run.data_interval_start, run.data_interval_end) == (
+        "lakehouse-daily-20261121t140000z", nov(21), nov(21, 14))
 
 
 @pytest.mark.parametrize(
