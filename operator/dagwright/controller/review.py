@@ -67,6 +67,8 @@ def review_run(body: dict[str, Any], workflow: dict[str, Any] | None) -> list[st
         return validation_messages(error, "spec")
     if (run.workflow_ref is None) == (run.workflow_spec is None):
         return ["spec: exactly one of workflowRef or workflowSpec is required"]
+    if run.retry_of is not None:
+        return []  # it runs the DAG its original froze, which passed these checks with these params
     if run.workflow_spec is not None:
         return review_workflow_spec(run.workflow_spec, "spec.workflowSpec", run.params or {})
     if workflow is None:

@@ -58,3 +58,10 @@ def test_a_scheduled_workflow_needs_a_default_for_every_parameter():
     assert review_workflow(scheduled) == [
         "spec.params[0] (day): a scheduled workflow's parameters need a default (its scheduled runs set none)"]
     assert review_workflow({"spec": WORKFLOW_SPEC}) == []
+
+
+def test_a_retry_is_checked_against_the_dag_it_retries_not_the_workflow_as_edited_since():
+    # the original passed these checks; its retry runs the DAG it froze, with its parameters
+    edited = {"metadata": {"name": "wf"}, "spec": {**WORKFLOW_SPEC, "params": [{"name": "region"}]}}
+    retry = {"spec": {"workflowRef": {"name": "wf"}, "params": {"day": "1"}, "retryOf": {"name": "r1"}}}
+    assert review_run(retry, edited) == []
