@@ -4,7 +4,9 @@ Pure. Known scopes: `params.NAME`, `run.name`, `run.namespace`, `run.logicalDate
 `run.dataIntervalStart`, `run.dataIntervalEnd`, `workflow.name`. An unknown name raises
 `TemplateError` naming it, so a typo fails the run (or the apply) instead of running with "".
 So does anything else between `{{` and `}}` — `{{ date }}`, `{{ 7*7 }}`, `{{ run.name | upper }}`,
-code: it is refused, quoted, and never evaluated (nor passed on verbatim).
+code: it is refused, quoted, and never evaluated (nor passed on verbatim). Literal double braces
+(a Go template in a Vault annotation, a Python format string) are written `{{ literal.open }}` and
+`{{ literal.close }}`.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def check_templates(text: str, known: Mapping[str, str] | None = None) -> None:
     if not bad:
         return
     quoted = bad[0] if len(bad[0]) <= _QUOTED_LIMIT else bad[0][: _QUOTED_LIMIT - 5] + "…}}"
-    hint = "templates are '{{ scope.name }}', e.g. '{{ params.NAME }}', and are never evaluated"
+    hint = ("templates are '{{ scope.name }}', e.g. '{{ params.NAME }}', and are never evaluated; "
+            "literal braces are '{{ literal.open }}' and '{{ literal.close }}'")
     bare = _BARE_NAME.match(bad[0])
     if bare and known is not None and f"params.{bare.group(1)}" in known:
         hint = f"did you mean '{{{{ params.{bare.group(1)} }}}}'? " + hint
@@ -108,6 +111,8 @@ def build_template_context(
         "run.namespace": namespace,
         "run.logicalDate": logical_date,
         "workflow.name": workflow,
+        "literal.open": "{{",
+        "literal.close": "}}",
         "run.dataIntervalStart": data_interval[0] if data_interval else logical_date,
         "run.dataIntervalEnd": data_interval[1] if data_interval else logical_date,
     }

@@ -101,3 +101,16 @@ def test_a_parameter_default_naming_an_unknown_variable_is_a_problem_not_a_crash
     body = workflow()
     body["spec"]["params"][0]["default"] = "{{ run.nope }}"
     assert review_workflow(body) == ["spec.params[0] (date).default: unknown template variable '{{ run.nope }}'"]
+
+
+def test_literal_braces_are_written_as_literal_open_and_close_and_are_not_scanned_again():
+    body = workflow(image="x")
+    annotation = ('{{ literal.open }}- with secret "db/creds" -{{ literal.close }}'
+                  '{{ literal.open }} .Data.user {{ literal.close }}')
+    body["spec"]["tasks"][1]["podTemplate"] = {"metadata": {"annotations": {"vault": annotation}}}
+    assert review_workflow(body) == []
+    from dagwright.render.templating import build_template_context
+
+    context = build_template_context(run_name="r", namespace="n", workflow="w", logical_date="d",
+                                     param_defaults={}, run_params={})
+    assert render_string(annotation, context) == '{{- with secret "db/creds" -}}{{ .Data.user }}'
