@@ -60,7 +60,7 @@ def test_a_restart_without_catchup_creates_one_run_for_the_latest_missed_fire(ku
     runs = [r for r in runs_of(kube, "nightly") if r["spec"]["logicalDate"] <= stamp(latest_missed)]
     assert [r["spec"]["logicalDate"] for r in runs] == [stamp(latest_missed)]
     assert runs[0]["metadata"]["ownerReferences"][0]["kind"] == "Workflow"
-    assert runs[0]["metadata"]["annotations"]["dagwright.io/data-interval-end"] == runs[0]["spec"]["logicalDate"]
+    assert runs[0]["spec"]["dataInterval"]["end"] == runs[0]["spec"]["logicalDate"]
     messages = kube.wait_for("missed-fires event", lambda: [e.message for e in workflow_events(kube, "nightly")
                                                            if "skipped" in e.message.lower()])
     assert any(m.startswith("skipped 3 fire times") for m in messages), messages
@@ -75,6 +75,9 @@ def test_a_restart_with_catchup_creates_one_run_per_missed_fire_oldest_first(kub
     runs = kube.wait_for("four runs", lambda: (r := runs_of(kube, "hourly")) and len(r) >= 4 and r)
     dates = [r["spec"]["logicalDate"] for r in runs]
     assert dates[:4] == [stamp(last + timedelta(minutes=i)) for i in range(1, 5)]
+    # each catch-up run processes its own interval: previous fire -> its fire
+    assert [(r["spec"]["dataInterval"]["start"], r["spec"]["dataInterval"]["end"]) for r in runs[:4]] == [
+        (stamp(last + timedelta(minutes=i - 1)), stamp(last + timedelta(minutes=i))) for i in range(1, 5)]
     for run in runs:
         assert kube.wait_for_phase(run["metadata"]["name"])["status"]["phase"] == "Succeeded"
     names = [r["metadata"]["name"] for r in runs]
