@@ -37,3 +37,18 @@ def build_run_conditions(status: WorkflowRunStatus, generation: int | None, now:
     ]
     others = [c for c in previous if c.type not in {"Ready", "Reconciling", "Stalled"}]
     return others + [_keep_time(previous, c) for c in standard]
+
+
+def with_notified(status: WorkflowRunStatus, errors: list[str], delivered: int, now: str) -> WorkflowRunStatus:
+    """`status` with its `Notified` condition: True when all `delivered` went out, else False naming the errors."""
+    message = "; ".join(errors) if errors else f"{delivered} notification(s) delivered"
+    condition = Condition(type="Notified", status="False" if errors else "True",
+                          reason="DeliveryFailed" if errors else "Delivered", message=message,
+                          last_transition_time=now)
+    kept = [c for c in status.conditions or [] if c.type != "Notified"]
+    return status.model_copy(update={"conditions": [*kept, condition]})
+
+
+def is_notified(status: WorkflowRunStatus) -> bool:
+    """Whether the run's notifications were already sent (or tried): the condition records it."""
+    return any(c.type == "Notified" for c in status.conditions or [])
