@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from dagwright.api.models import Task, WorkflowSpec
@@ -27,6 +28,14 @@ from dagwright.render.outputs import parse_outputs, tasks_with_used_outputs
 from dagwright.render.templating import TemplateError
 
 log = logging.getLogger("dagwright.dispatch")
+
+
+class Outcome(str, Enum):
+    """How carrying out a plan's Job calls went."""
+
+    DONE = "done"
+    RETRY = "retry"  # a call failed in a way worth retrying: write nothing, look again soon
+    REPLAN = "replan"  # done, but some attempts failed at once (refused, unrenderable): plan again now
 
 
 class Dispatcher:
@@ -93,53 +102,62 @@ class Dispatcher:
     # ----------------------------------------------------------------- acting
 
     async def carry_out(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec,
-                        create: list[JobToCreate], stop: list[str]) -> bool:
-        """Create and stop Jobs at once; False when any call failed in a way worth retrying."""
+                        create: list[JobToCreate], stop: list[str]) -> Outcome:
+        """Create and stop Jobs at once (see `Outcome`)."""
         by_name = {t.name: t for t in spec.tasks}
         calls = [asyncio.to_thread(self._create_one, key, identity, spec, by_name[c.task], c) for c in create]
-        calls += [asyncio.to_thread(resources.suspend_job, self.http, identity.namespace, name) for name in stop]
+        calls += [asyncio.to_thread(self._stop_one, identity.namespace, name) for name in stop]
         results = await asyncio.gather(*calls, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         for failure in failures:
             metrics.API_ERRORS.labels("carry_out").inc()
             log.warning("run %s/%s: API call failed, will retry: %s", identity.namespace, identity.name, failure)
-        return not failures
+        if failures:
+            return Outcome.RETRY
+        return Outcome.REPLAN if any(r is False for r in results) else Outcome.DONE
 
-    def _create_one(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec, task: Task, job: JobToCreate) -> None:
-        """Create one attempt's Job; 409 means it exists: adopt it if it is this run's."""
+    def _create_one(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec, task: Task, job: JobToCreate) -> bool:
+        """Create one attempt's Job; 409 means it exists: adopt it if it is this run's.
+
+        False when the attempt failed at once (recorded as a failed Job for the next plan).
+        """
         now = self.clock()
         try:
             manifest = build_job(identity, spec, task, job.attempt)
             created = resources.create_job(self.http, manifest)
         except ApiError as error:
             if error.status == 409:
-                self._adopt(key, identity, job, now)
-                return
+                return self._adopt(key, identity, job, now)
             if error.status in (400, 422) or (error.status == 403 and "quota" not in error.reason):
-                self._record_failure(key, job, f"the API server refused the Job: {error.reason}")
-                return
+                return self._record_failure(key, job, f"the API server refused the Job: {error.reason}")
             raise
         except (TemplateError, ValueError) as error:
-            self._record_failure(key, job, f"cannot render the Job: {error}")
-            return
+            return self._record_failure(key, job, f"cannot render the Job: {error}")
         self._record(key, created, now)
+        return True
 
-    def _adopt(self, key: RunKey, identity: RunIdentity, job: JobToCreate, now: datetime) -> None:
+    def _stop_one(self, namespace: str, name: str) -> bool:
+        resources.suspend_job(self.http, namespace, name)
+        return True
+
+    def _adopt(self, key: RunKey, identity: RunIdentity, job: JobToCreate, now: datetime) -> bool:
         existing = resources.get_job(self.http, identity.namespace, job.name)
         if existing is None:
             raise ApiError(409, "POST", job.name, "exists, then did not: will look again")
         owners = {o.get("uid") for o in existing["metadata"].get("ownerReferences") or []}
-        if identity.uid in owners:
-            self._record(key, existing, now)
-        else:
-            self._record_failure(key, job, f"a Job named {job.name} already exists and is not this run's")
+        if identity.uid not in owners:
+            return self._record_failure(key, job, f"a Job named {job.name} already exists and is not this run's")
+        self._record(key, existing, now)
+        return True
 
     def _record(self, key: RunKey, job: dict[str, Any], now: datetime) -> None:
         observed = observe_job(job, now)
         if observed is not None:
             self.jobs.record(key, observed)
 
-    def _record_failure(self, key: RunKey, job: JobToCreate, reason: str) -> None:
+    def _record_failure(self, key: RunKey, job: JobToCreate, reason: str) -> bool:
+        """Note an attempt that failed before it had a Job; always False (the attempt failed)."""
         now = self.clock()
         self._pod_checked.setdefault(key, set()).add(job.name)
         self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason))
+        return False

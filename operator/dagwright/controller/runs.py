@@ -18,7 +18,7 @@ from typing import Any
 
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunStatus, WorkflowSpec
 from dagwright.controller import metrics
-from dagwright.controller.dispatch import Dispatcher
+from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.notify import Notifier
@@ -102,11 +102,14 @@ class RunReconciler:
             return
         if plan.create:
             identity.template_context.update(output_context(plan.status.tasks or {}))
-        if not await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop):
+        outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop)
+        if outcome == Outcome.RETRY:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
             return
         metrics.record_plan(snapshot, plan, self.clock())
         await self._store(key, body, status, plan, now)
+        if outcome == Outcome.REPLAN:
+            self.queue.add(key)
         metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
         metrics.QUEUE_DEPTH.set(self.queue.depth())
 
