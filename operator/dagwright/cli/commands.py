@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.live import Live
 
 from dagwright.api.models import FINISHED_RUN_PHASES
+from dagwright.api.names import job_name
 from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
-from dagwright.render.names import job_name
 
 RUNS = "workflowruns"
 FINISHED = frozenset(phase.value for phase in FINISHED_RUN_PHASES)  # status dicts hold plain strings

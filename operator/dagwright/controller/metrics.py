@@ -11,8 +11,8 @@ from datetime import datetime
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from dagwright.api.models import FINISHED_RUN_PHASES, FINISHED_TASK_PHASES, RunPhase, TaskPhase
+from dagwright.api.timefmt import parse_time
 from dagwright.planner.snapshot import RunPlan, RunSnapshot
-from dagwright.planner.timefmt import parse_time
 
 RUNS_STARTED = Counter("dagwright_runs_started_total", "WorkflowRuns that started running.")
 RUNS_FINISHED = Counter("dagwright_runs_finished_total", "WorkflowRuns that finished, by phase.", ["phase"])

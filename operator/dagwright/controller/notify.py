@@ -22,12 +22,13 @@ import urllib3
 
 from dagwright.api.frozen import thaw_spec
 from dagwright.api.models import Notification, WorkflowRunStatus
+from dagwright.api.timefmt import format_time
+from dagwright.api.vocabulary import EventReason
 from dagwright.controller.events import EventSink
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
 from dagwright.planner.conditions import is_notified, with_notified
 from dagwright.planner.notifications import build_payload, due_notifications
-from dagwright.planner.timefmt import format_time
 
 log = logging.getLogger("dagwright.notify")
 
@@ -100,7 +101,8 @@ class Notifier:
             if error:
                 errors.append(f"notification {i}: {error}")
         message = "; ".join(errors) if errors else f"{len(due)} notification(s) delivered"
-        self.events.post(body, "NotificationFailed" if errors else "NotificationSent", message,
+        reason = EventReason.NOTIFICATION_FAILED if errors else EventReason.NOTIFICATION_SENT
+        self.events.post(body, reason.value, message,
                          "Warning" if errors else "Normal")
         stamp = format_time(self.clock())
         await self.record(body, lambda current: with_notified(current, errors, len(due), stamp))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.timefmt import format_time
 from dagwright.controller import metrics
 from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
@@ -34,7 +35,6 @@ from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.invalid import plan_invalid_run
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import RunPlan, RunSnapshot
-from dagwright.planner.timefmt import format_time
 from dagwright.render.outputs import output_context
 
 TRANSIENT_RETRY_SECONDS = 2.0

@@ -17,21 +17,22 @@ from pydantic import ValidationError
 
 from dagwright.api.frozen import freeze_spec, thaw_spec
 from dagwright.api.models import FINISHED_RUN_PHASES, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.timefmt import format_time
 from dagwright.api.validation import Problem, validate_workflow_spec
+from dagwright.api.vocabulary import ANNOTATION_INTERVAL_END, ANNOTATION_INTERVAL_START
 from dagwright.controller.review import validation_messages
 from dagwright.controller.store import RunStore, workflow_name_of
 from dagwright.kube import resources
 from dagwright.kube.http import KubeHttp
 from dagwright.planner.retry import reused_tasks
-from dagwright.planner.timefmt import format_time
 from dagwright.render.checks import run_param_problems, template_problems
 from dagwright.render.job import RunIdentity
 from dagwright.render.templating import build_template_context
 
 RUNS = "workflowruns"
 WORKFLOWS = "workflows"
-ANNOTATION_INTERVAL_START = "dagwright.io/data-interval-start"
-ANNOTATION_INTERVAL_END = "dagwright.io/data-interval-end"
+
+
 
 
 class InvalidRun(Exception):

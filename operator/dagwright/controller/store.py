@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.models import FINISHED_RUN_PHASES, WorkflowRunStatus
-from dagwright.render.job import LABEL_WORKFLOW
-from dagwright.render.names import label_value
+from dagwright.api.names import label_value
+from dagwright.api.vocabulary import LABEL_WORKFLOW
 
 log = logging.getLogger("dagwright.store")
 

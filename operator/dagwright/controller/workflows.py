@@ -18,17 +18,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, Condition, WorkflowSpec, WorkflowStatus
+from dagwright.api.names import label_value
+from dagwright.api.timefmt import format_time, parse_time
+from dagwright.api.vocabulary import (
+    ANNOTATION_INTERVAL_END,
+    ANNOTATION_INTERVAL_START,
+    ANNOTATION_TRIGGER,
+    LABEL_WORKFLOW,
+    MANAGED_BY,
+)
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.review import review_workflow
 from dagwright.controller.runs import RunReconciler
-from dagwright.controller.specs import ANNOTATION_INTERVAL_END, ANNOTATION_INTERVAL_START, RUNS, WORKFLOWS
+from dagwright.controller.specs import RUNS, WORKFLOWS
 from dagwright.controller.store import RunStore, WorkflowKey, workflow_name_of
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
-from dagwright.planner.timefmt import format_time, parse_time
-from dagwright.render.job import LABEL_WORKFLOW, MANAGED_BY
-from dagwright.render.names import label_value
 from dagwright.schedule import (
     ActiveRun,
     FinishedRun,
@@ -48,7 +54,7 @@ def build_scheduled_run(workflow: dict[str, Any], name: str, logical: datetime,
                         trigger: str = "schedule") -> dict[str, Any]:
     """A WorkflowRun owned by `workflow`, for the data time `logical` (pure)."""
     meta = workflow["metadata"]
-    annotations = {"dagwright.io/trigger": trigger}
+    annotations = {ANNOTATION_TRIGGER: trigger}
     if interval is not None:
         annotations[ANNOTATION_INTERVAL_START] = format_time(interval[0])
         annotations[ANNOTATION_INTERVAL_END] = format_time(interval[1])

@@ -19,12 +19,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from dagwright.api.vocabulary import LABEL_RUN
 from dagwright.kube.http import KubeHttp
 from dagwright.kube.observe import PodFacts, job_run_key, observe_job, observe_pod
 from dagwright.kube.resources import watch_jobs_path, watch_pods_path
 from dagwright.kube.watch import LabelWatch
 from dagwright.planner.snapshot import JobState, ObservedJob
-from dagwright.render.job import LABEL_RUN
 
 RunKey = tuple[str, str]  # (namespace, run label value)
 

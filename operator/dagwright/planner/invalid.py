@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from dagwright.api.models import Condition, EventType, RunPhase, WorkflowRunStatus
+from dagwright.api.timefmt import format_time
+from dagwright.api.vocabulary import ConditionType, EventReason
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.snapshot import RunPlan, Transition
-from dagwright.planner.timefmt import format_time
-
-INVALID_SPEC = "InvalidSpec"
 
 
 def plan_invalid_run(status: WorkflowRunStatus, message: str, now: datetime, generation: int | None) -> RunPlan:
@@ -22,9 +21,9 @@ def plan_invalid_run(status: WorkflowRunStatus, message: str, now: datetime, gen
     failed = status.model_copy(update={
         "phase": RunPhase.FAILED, "message": f"invalid workflow: {message}",
         "started_at": status.started_at or stamp, "finished_at": stamp,
-        "conditions": [Condition(type="Valid", status="False", reason=INVALID_SPEC, message=message,
-                                 last_transition_time=stamp, observed_generation=generation)],
+        "conditions": [Condition(type=ConditionType.VALID.value, status="False", reason=EventReason.INVALID_SPEC.value,
+                                 message=message, last_transition_time=stamp, observed_generation=generation)],
         "observed_generation": generation,
     })
     failed.conditions = build_run_conditions(failed, generation, stamp)
-    return RunPlan(status=failed, transitions=[Transition(INVALID_SPEC, message, EventType.WARNING)])
+    return RunPlan(status=failed, transitions=[Transition(EventReason.INVALID_SPEC.value, message, EventType.WARNING)])

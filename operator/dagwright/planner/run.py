@@ -27,6 +27,8 @@ from dagwright.api.models import (
     TaskStatus,
     WorkflowRunStatus,
 )
+from dagwright.api.names import job_name
+from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.planner.dag import topological_order
 from dagwright.planner.retry import effective_retry_policy, max_attempts, retry_delay
 from dagwright.planner.snapshot import (
@@ -37,9 +39,7 @@ from dagwright.planner.snapshot import (
     RunSnapshot,
     Transition,
 )
-from dagwright.planner.timefmt import format_duration, format_time, parse_time
 from dagwright.planner.triggers import Readiness, assess_trigger
-from dagwright.render.names import job_name
 
 GROUPED_EVENT_NAMES = 10
 # Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
