@@ -5,7 +5,8 @@ internals. Bodies are stored as received and never mutated in place: callers tha
 run build a new dict. A resourceVersion is opaque — never compared as a number: after our own
 status write the store keeps the written body and ignores watch events until the event
 carrying that very resourceVersion has gone by (a watch stream is ordered, so what comes
-before it is older news). Should the echo never come (the watch re-listed past it), the wait
+before it is older news) — unless the echo beat the write's answer, which the last few
+versions seen on the watch tell. Should the echo never come (the watch re-listed past it), the wait
 ends after `ECHO_WAIT_SECONDS` and the next event is taken as it is.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,6 +29,7 @@ RunKey = tuple[str, str]  # (namespace, run name as a label value), as Jobs are 
 WorkflowKey = tuple[str, str]  # (namespace, workflow name)
 PARSED_CACHE_SIZE = 10_000
 ECHO_WAIT_SECONDS = 10.0
+SEEN_VERSIONS = 8
 _FINISHED = {p.value for p in FINISHED_RUN_PHASES}
 
 
@@ -56,11 +59,15 @@ class _EchoAwareCache:
         self.items: dict[Any, dict[str, Any]] = {}
         # resourceVersion of our write not yet seen on the watch, and when we wrote it
         self._awaiting: dict[Any, tuple[str, float]] = {}
+        # the last few resourceVersions the watch delivered: a write's echo may beat its answer
+        self._seen: dict[Any, deque[str]] = {}
 
     def observe(self, key: Any, body: dict[str, Any]) -> bool:
         """A watch event (added or modified); True when it is news."""
         current = self.items.get(key)
         version = body["metadata"].get("resourceVersion")
+        if version is not None:
+            self._seen.setdefault(key, deque(maxlen=SEEN_VERSIONS)).append(version)
         if current is not None and current["metadata"].get("uid") == body["metadata"].get("uid"):
             awaited = self._awaiting.get(key)
             if awaited is not None and version == awaited[0]:
@@ -79,13 +86,16 @@ class _EchoAwareCache:
         current = self.items.get(key)
         if current is not None and current["metadata"].get("uid") != body["metadata"].get("uid"):
             return  # replaced by another object of the same name meanwhile
-        self.items[key] = body
         version = body["metadata"].get("resourceVersion")
+        if version is not None and version in self._seen.get(key, ()):
+            return  # its echo came first: the store holds it, or something newer
+        self.items[key] = body
         if version is not None:
             self._awaiting[key] = (version, time.monotonic())
 
     def forget(self, key: Any) -> dict[str, Any] | None:
         self._awaiting.pop(key, None)
+        self._seen.pop(key, None)
         return self.items.pop(key, None)
 
 
