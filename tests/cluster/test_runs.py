@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dagwright.render.names import job_name
+from dagwright.api.names import job_name
 
 from .kube import container_task as task
 

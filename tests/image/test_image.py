@@ -30,7 +30,7 @@ import yaml
 from cluster.kube import Kube, container_task
 from cluster.operator_process import free_port, liveness_ready
 
-from dagwright.render.names import job_name
+from dagwright.api.names import job_name
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "hack" / "image" / "build.sh"

@@ -9,18 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dagwright.api.models import WorkflowRunSpec
-
-ANNOTATION_INTERVAL_START = "dagwright.io/data-interval-start"
-ANNOTATION_INTERVAL_END = "dagwright.io/data-interval-end"
-"""Where versions before `spec.dataInterval` kept a scheduled run's interval. Read only, as a
-fallback, so that runs those versions created (and their retries) keep their window; nothing
-writes them any more."""
+from dagwright.api.vocabulary import ANNOTATION_INTERVAL_END, ANNOTATION_INTERVAL_START
 
 
 def run_data_interval(spec: WorkflowRunSpec, annotations: Mapping[str, str] | None) -> tuple[str, str] | None:
     """(start, end) of the run's data interval, or None when it has none (both ends = logical date)."""
     if spec.data_interval is not None:
         return spec.data_interval.start, spec.data_interval.end
+    # Versions before spec.dataInterval kept it in annotations: read, never written, so that runs
+    # they created (and retries of those) keep their window.
     annotations = annotations or {}
     if ANNOTATION_INTERVAL_START in annotations and ANNOTATION_INTERVAL_END in annotations:
         return annotations[ANNOTATION_INTERVAL_START], annotations[ANNOTATION_INTERVAL_END]

@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.live import Live
 
 from dagwright.api.models import FINISHED_RUN_PHASES
+from dagwright.api.names import label_value
+from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
 from dagwright.cli.retry import build_retry_run
 from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
-from dagwright.render.job import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
-from dagwright.render.names import label_value
 
 RUNS = "workflowruns"
 FINISHED = frozenset(phase.value for phase in FINISHED_RUN_PHASES)  # status dicts hold plain strings

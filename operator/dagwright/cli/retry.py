@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from dagwright.api.models import WorkflowRunSpec
+from dagwright.api.names import label_value
 from dagwright.api.runtime import run_data_interval
-from dagwright.controller.runs import workflow_name_of
-from dagwright.render.job import LABEL_WORKFLOW
-from dagwright.render.names import label_value
+from dagwright.api.vocabulary import LABEL_WORKFLOW
+from dagwright.controller.store import workflow_name_of
 
 RETRY_KEPT = ("workflowRef", "workflowSpec", "params", "logicalDate", "dataInterval")
 """Fields of a run's spec that decide what its tasks compute (cancel and retryOf are not copied)."""

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from dagwright.api.models import WorkflowSpec
+from dagwright.api.timefmt import parse_time
 from dagwright.cli.commands import _http, _namespace, common
 from dagwright.controller.workflows import build_scheduled_run
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError
-from dagwright.planner.timefmt import parse_time
 from dagwright.schedule import ScheduleError, backfill_runs, fire_times, manual_run, scheduled_run_name
 
 BACKFILL_LIMIT = 1000

@@ -24,8 +24,8 @@ from rich.text import Text
 
 from dagwright.api.frozen import thaw_spec
 from dagwright.api.models import FINISHED_TASK_PHASES
+from dagwright.api.timefmt import format_duration, parse_time
 from dagwright.planner.dag import topological_order
-from dagwright.planner.timefmt import format_duration, parse_time
 
 SYMBOLS = {"Succeeded": "✔", "Failed": "✖", "Running": "●", "Retrying": "↻", "Pending": "◷",
            "Skipped": "○", "Cancelled": "⊘", "Queued": "◷"}

@@ -1,11 +1,18 @@
 """Prometheus metrics of the operator, served on `/metrics` when `--metrics-port` is given.
 
-Counters and histograms only; the reconciler records into them, nothing here decides anything.
+Counters and histograms only; the reconciler records into them (`record_plan` counts what a
+carried-out plan changed), nothing here decides anything.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from dagwright.api.models import FINISHED_RUN_PHASES, FINISHED_TASK_PHASES, RunPhase, TaskPhase
+from dagwright.api.timefmt import parse_time
+from dagwright.planner.snapshot import RunPlan, RunSnapshot
 
 RUNS_STARTED = Counter("dagwright_runs_started_total", "WorkflowRuns that started running.")
 RUNS_FINISHED = Counter("dagwright_runs_finished_total", "WorkflowRuns that finished, by phase.", ["phase"])
@@ -28,3 +35,29 @@ RECONCILE_SECONDS = Histogram(
 def serve(port: int, address: str = "0.0.0.0") -> None:
     """Start the /metrics HTTP server in a background thread."""
     start_http_server(port, addr=address)
+
+
+def record_plan(snapshot: RunSnapshot, plan: RunPlan, now: datetime) -> None:
+    """Count what a carried-out plan changed: runs, tasks, Jobs, dispatch latency."""
+    old = snapshot.status
+    new = plan.status
+    if new.phase != old.phase:
+        if new.phase == RunPhase.RUNNING:
+            RUNS_STARTED.inc()
+        elif new.phase in FINISHED_RUN_PHASES:
+            RUNS_FINISHED.labels(RunPhase(new.phase).value).inc()
+    old_tasks = old.tasks or {}
+    for name, task in (new.tasks or {}).items():
+        before = old_tasks.get(name)
+        if task.phase in FINISHED_TASK_PHASES and (before is None or before.phase != task.phase):
+            TASKS_FINISHED.labels(TaskPhase(task.phase).value).inc()
+            if task.started_at and task.finished_at:
+                TASK_DURATION.observe(
+                    (parse_time(task.finished_at) - parse_time(task.started_at)).total_seconds())
+    depends = {t.name: t.depends_on or [] for t in snapshot.spec.tasks}
+    for job in plan.create:
+        JOBS_CREATED.inc()
+        finished = [j.finished_at for dep in depends.get(job.task, []) for j in snapshot.jobs.get(dep, [])
+                    if j.finished_at is not None]
+        if job.attempt == 1 and finished:
+            DISPATCH_LATENCY.observe(max((now - max(finished)).total_seconds(), 0.0))

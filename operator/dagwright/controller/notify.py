@@ -1,6 +1,8 @@
-"""Run-finished notifications: a JSON POST (Slack-compatible `text`) to each matching webhook.
+"""Delivering run-finished notifications: a JSON POST to each webhook the planner says is due.
 
-`build_payload` is pure. `deliver` posts with retries and exponential backoff, in a thread.
+What is due and what it says are decided in `planner/notifications.py`. `deliver` posts with
+retries and exponential backoff, in a thread; `Notifier` sends a finished run's notifications
+once, in the background, and records the outcome.
 Delivery is recorded on the run as the `Notified` condition, so it happens once per run even
 across operator restarts (at least once: a crash mid-delivery sends again), and a failed
 delivery never changes the run's phase — it posts a `NotificationFailed` Event instead.
@@ -8,51 +10,32 @@ delivery never changes the run's phase — it posts a `NotificationFailed` Event
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import urllib3
 
-from dagwright.api.models import Notification, RunPhase, WorkflowRunStatus
+from dagwright.api.frozen import thaw_spec
+from dagwright.api.models import Notification, WorkflowRunStatus
+from dagwright.api.timefmt import format_time
+from dagwright.api.vocabulary import EventReason
+from dagwright.controller.events import EventSink
+from dagwright.kube import resources
+from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.planner.conditions import is_notified, with_notified
+from dagwright.planner.notifications import build_payload, due_notifications
+
+log = logging.getLogger("dagwright.notify")
+
 
 ATTEMPTS = 4
 FIRST_BACKOFF_SECONDS = 1.0
 TIMEOUT_SECONDS = 10.0
-_EMOJI = {RunPhase.SUCCEEDED: ":white_check_mark:", RunPhase.FAILED: ":x:", RunPhase.CANCELLED: ":no_entry_sign:"}
-
-
-def due_notifications(notifications: list[Notification] | None, phase: str | None) -> list[Notification]:
-    """The notifications that ask for `phase`."""
-    return [n for n in notifications or [] if phase in [RunPhase(p).value for p in n.on]]
-
-
-def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus) -> dict[str, Any]:
-    """What a webhook receives about a finished run."""
-    meta = run["metadata"]
-    phase = RunPhase(status.phase) if status.phase else None
-    failed = sorted(n for n, t in (status.tasks or {}).items() if t.phase == "Failed")
-    logical = (run.get("spec") or {}).get("logicalDate") or meta.get("creationTimestamp")
-    emoji = _EMOJI.get(phase, "") if phase else ""
-    text = f"{emoji} Dagwright run *{meta['namespace']}/{meta['name']}* of workflow *{workflow}* " \
-           f"{(phase.value if phase else 'finished').lower()}"
-    if status.duration:
-        text += f" after {status.duration}"
-    if failed:
-        text += f"; failed tasks: {', '.join(failed[:10])}" + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
-    return {
-        "text": text.strip(),
-        "workflow": workflow,
-        "run": meta["name"],
-        "namespace": meta["namespace"],
-        "phase": phase.value if phase else None,
-        "failedTasks": failed,
-        "startedAt": status.started_at,
-        "finishedAt": status.finished_at,
-        "duration": status.duration,
-        "logicalDate": logical,
-        "progress": status.progress,
-    }
 
 
 def deliver(url: str, payload: dict[str, Any], attempts: int = ATTEMPTS,
@@ -74,3 +57,64 @@ def deliver(url: str, payload: dict[str, Any], attempts: int = ATTEMPTS,
             if attempt + 1 < attempts:
                 time.sleep(first_backoff * 2**attempt)
     return f"{error} after {attempt + 1} attempt(s)"
+
+
+class Notifier:
+    """Sends each finished run's due notifications once, in the background.
+
+    `record(body, update)` stores the outcome: it is handed a function from the run's newest
+    status to the status with the `Notified` condition, and writes that.
+    """
+
+    def __init__(self, http: KubeHttp, events: EventSink, clock: Callable[[], datetime],
+                 workflow_of: Callable[[dict[str, Any]], str],
+                 record: Callable[[dict[str, Any], Callable[[WorkflowRunStatus], WorkflowRunStatus]], Awaitable[None]],
+                 ) -> None:
+        self.http = http
+        self.events = events
+        self.clock = clock
+        self.workflow_of = workflow_of
+        self.record = record
+        self._sending: set[str] = set()
+
+    def notify_if_due(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
+        """Start delivering the run's notifications unless done (the Notified condition) or under way."""
+        if not status.frozen_spec or is_notified(status):
+            return
+        due = due_notifications(thaw_spec(status.frozen_spec).notifications, status.phase)
+        uid = body["metadata"]["uid"]
+        if not due or uid in self._sending:
+            return
+        self._sending.add(uid)
+        task = asyncio.create_task(self._send(body, status, due))
+        task.add_done_callback(lambda _: self._sending.discard(uid))
+
+    async def _send(self, body: dict[str, Any], status: WorkflowRunStatus, due: list[Notification]) -> None:
+        payload = build_payload(body, self.workflow_of(body), status)
+        errors = []
+        for i, notification in enumerate(due):
+            try:
+                url = await asyncio.to_thread(self._webhook_url, body["metadata"]["namespace"], notification)
+                error = await asyncio.to_thread(deliver, url, payload)
+            except (ApiError, ValueError) as exc:
+                error = f"cannot read the webhook URL: {exc}"
+            if error:
+                errors.append(f"notification {i}: {error}")
+        message = "; ".join(errors) if errors else f"{len(due)} notification(s) delivered"
+        reason = EventReason.NOTIFICATION_FAILED if errors else EventReason.NOTIFICATION_SENT
+        self.events.post(body, reason.value, message,
+                         "Warning" if errors else "Normal")
+        stamp = format_time(self.clock())
+        await self.record(body, lambda current: with_notified(current, errors, len(due), stamp))
+
+    def _webhook_url(self, namespace: str, notification: Notification) -> str:
+        webhook = notification.webhook
+        if webhook.url:
+            return webhook.url
+        if webhook.url_from is None:
+            raise ValueError("webhook has neither url nor urlFrom")
+        ref = webhook.url_from.secret_key_ref
+        url = resources.get_secret_value(self.http, namespace, ref.name, ref.key).strip()
+        if not url:
+            raise ValueError(f"Secret {ref.name} has no key {ref.key}")
+        return url

@@ -18,7 +18,8 @@ import kopf
 from dagwright.api.models import GROUP, VERSION
 from dagwright.controller import admission
 from dagwright.controller.events import EventSink
-from dagwright.controller.runs import RunReconciler, run_key
+from dagwright.controller.runs import RunReconciler
+from dagwright.controller.store import RunStore, run_key, run_phase
 from dagwright.controller.workflows import WorkflowReconciler
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube.http import KubeHttp, authorization, load_configuration
@@ -45,6 +46,7 @@ CONFIG = OperatorConfig()
 
 @dataclass
 class _State:
+    store: RunStore = field(default_factory=RunStore)
     reconciler: RunReconciler | None = None
     workflows: WorkflowReconciler | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -93,9 +95,9 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     queue = WorkQueue()
     events = EventSink(http)
     jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(queue.add, key))
-    reconciler = RunReconciler(http, jobs, events, queue)
+    reconciler = RunReconciler(http, STATE.store, jobs, events, queue)
     workflow_queue = WorkQueue()
-    workflows = WorkflowReconciler(http, reconciler, events, workflow_queue)
+    workflows = WorkflowReconciler(http, STATE.store, reconciler, events, workflow_queue)
     reconciler.on_finished.append(workflows.run_changed)
     STATE.reconciler, STATE.workflows = reconciler, workflows
     jobs.start()
@@ -123,9 +125,8 @@ async def _resync(reconciler: RunReconciler, queue: WorkQueue) -> None:
     """A safety net: look at every unfinished run now and then, whatever happened."""
     while True:
         await asyncio.sleep(RESYNC_SECONDS)
-        for key, body in list(reconciler.runs.items()):
-            if (body.get("status") or {}).get("phase") not in ("Succeeded", "Failed", "Cancelled"):
-                queue.add(key)
+        for key in reconciler.store.unfinished():
+            queue.add(key)
 
 
 @kopf.on.cleanup()
@@ -141,9 +142,9 @@ async def on_run_event(type: str | None, event: kopf.RawEvent, **_: Any) -> None
     if STATE.reconciler is None or STATE.workflows is None:
         return
     body = cast(dict[str, Any], event["object"])  # kopf's RawBody is the same JSON object
-    before = (STATE.reconciler.runs.get(run_key(body)) or {}).get("status", {}).get("phase")
+    before = STATE.store.run(run_key(body))
     STATE.reconciler.observe_run(body, deleted=type == "DELETED")
-    if type in ("ADDED", "DELETED", None) or before != (body.get("status") or {}).get("phase"):
+    if type in ("ADDED", "DELETED", None) or before is None or run_phase(before) != run_phase(body):
         STATE.workflows.run_changed(body)
 
 
@@ -165,4 +166,4 @@ def probe_jobs(**_: Any) -> dict[str, Any]:
 def enable_webhook() -> None:
     """Register the admission handlers (before kopf starts; the CLI calls this)."""
     admission.WEBHOOK.enabled = True
-    admission.register(lambda: STATE.reconciler.workflows if STATE.reconciler else {})
+    admission.register(STATE.store.workflows)

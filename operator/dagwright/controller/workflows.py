@@ -18,15 +18,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, Condition, WorkflowSpec, WorkflowStatus
+from dagwright.api.names import label_value
+from dagwright.api.timefmt import format_time, parse_time
+from dagwright.api.vocabulary import ANNOTATION_TRIGGER, LABEL_WORKFLOW, MANAGED_BY
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.review import review_workflow
-from dagwright.controller.runs import RUNS, WORKFLOWS, RunReconciler, workflow_name_of
+from dagwright.controller.runs import RunReconciler
+from dagwright.controller.specs import RUNS, WORKFLOWS
+from dagwright.controller.store import RunStore, WorkflowKey, workflow_name_of
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp
-from dagwright.planner.timefmt import format_time, parse_time
-from dagwright.render.job import LABEL_WORKFLOW, MANAGED_BY
-from dagwright.render.names import label_value
 from dagwright.schedule import (
     ActiveRun,
     FinishedRun,
@@ -38,7 +40,6 @@ from dagwright.schedule import (
 
 log = logging.getLogger("dagwright.workflows")
 
-WorkflowKey = tuple[str, str]
 FINISHED = {p.value for p in FINISHED_RUN_PHASES}
 
 
@@ -47,7 +48,7 @@ def build_scheduled_run(workflow: dict[str, Any], name: str, logical: datetime,
                         trigger: str = "schedule") -> dict[str, Any]:
     """A WorkflowRun owned by `workflow`, for the data time `logical` and `interval` (pure)."""
     meta = workflow["metadata"]
-    annotations = {"dagwright.io/trigger": trigger}
+    annotations = {ANNOTATION_TRIGGER: trigger}
     spec: dict[str, Any] = {"workflowRef": {"name": meta["name"]}, "logicalDate": format_time(logical)}
     if interval is not None:
         spec["dataInterval"] = {"start": format_time(interval[0]), "end": format_time(interval[1])}
@@ -75,17 +76,17 @@ def _owned_by(run: dict[str, Any], workflow_uid: str) -> bool:
 class WorkflowReconciler:
     """Schedules, history and status of Workflows (runs come from the run reconciler's cache)."""
 
-    def __init__(self, http: KubeHttp, runs: RunReconciler, events: EventSink, queue: Any,
+    def __init__(self, http: KubeHttp, store: RunStore, runs: RunReconciler, events: EventSink, queue: Any,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.http = http
+        self.store = store
         self.runs = runs
         self.events = events
         self.queue = queue
         self.clock = clock
 
     def observe_workflow(self, body: dict[str, Any], deleted: bool = False) -> None:
-        self.runs.observe_workflow(body, deleted)
-        if not deleted:
+        if self.store.observe_workflow(body, deleted):
             self.queue.add((body["metadata"]["namespace"], body["metadata"]["name"]))
 
     def run_changed(self, run: dict[str, Any]) -> None:
@@ -93,11 +94,10 @@ class WorkflowReconciler:
         self.queue.add((run["metadata"]["namespace"], workflow_name_of(run)))
 
     def _runs_of(self, namespace: str, name: str) -> list[dict[str, Any]]:
-        return [b for (ns, _), b in list(self.runs.runs.items())
-                if ns == namespace and workflow_name_of(b) == name]
+        return [b for _key, b in self.store.runs_of(namespace, name)]
 
     async def reconcile(self, key: WorkflowKey) -> None:
-        workflow = self.runs.workflows.get(key)
+        workflow = self.store.workflow(*key)
         if workflow is None:
             return
         now = self.clock()
@@ -219,6 +219,4 @@ class WorkflowReconciler:
             if error.status == 404:
                 return
             raise
-        current = self.runs.workflows.get((meta["namespace"], meta["name"]))
-        if current is None or int(updated["metadata"]["resourceVersion"]) >= int(current["metadata"]["resourceVersion"]):
-            self.runs.workflows[(meta["namespace"], meta["name"])] = updated
+        self.store.observe_workflow_written(updated)

@@ -19,12 +19,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from dagwright.api.vocabulary import LABEL_RUN
 from dagwright.kube.http import KubeHttp
 from dagwright.kube.observe import PodFacts, job_run_key, observe_job, observe_pod
 from dagwright.kube.resources import watch_jobs_path, watch_pods_path
 from dagwright.kube.watch import LabelWatch
 from dagwright.planner.snapshot import JobState, ObservedJob
-from dagwright.render.job import LABEL_RUN
 
 RunKey = tuple[str, str]  # (namespace, run label value)
 
@@ -42,8 +42,8 @@ class JobIndex:
         self._listed: set[tuple[str, str | None]] = set()
         self.synced = threading.Event()
         self._watches = [
-            LabelWatch(http, "jobs", watch_jobs_path, LABEL_RUN, namespaces, self._list_jobs, self._job_event),
-            LabelWatch(http, "pods", watch_pods_path, LABEL_RUN, namespaces, self._list_pods, self._pod_event),
+            LabelWatch(http, "jobs", watch_jobs_path, LABEL_RUN, namespaces, self.jobs_listed, self.job_event),
+            LabelWatch(http, "pods", watch_pods_path, LABEL_RUN, namespaces, self.pods_listed, self.pod_event),
         ]
 
     # ----------------------------------------------------------------- reading
@@ -100,7 +100,7 @@ class JobIndex:
         if len(self._listed) == 2 * len(self.namespaces or [None]):
             self.synced.set()
 
-    def _list_jobs(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
+    def jobs_listed(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         fresh: dict[RunKey, dict[str, ObservedJob]] = {}
         for job in items:
@@ -119,7 +119,7 @@ class JobIndex:
         for key in set(stale) | set(fresh):
             self.on_change(key)
 
-    def _job_event(self, kind: str, job: dict[str, Any]) -> None:
+    def job_event(self, kind: str, job: dict[str, Any]) -> None:
         key = job_run_key(job)
         observed = observe_job(job, datetime.now(UTC))
         if key is None or observed is None:
@@ -139,7 +139,7 @@ class JobIndex:
                     return  # e.g. startTime set, or Complete after its pod already said so: no pass
         self.on_change(key)
 
-    def _list_pods(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
+    def pods_listed(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         fresh: dict[RunKey, dict[str, PodFacts]] = {}
         for pod in items:
@@ -157,7 +157,7 @@ class JobIndex:
         for key in fresh:
             self.on_change(key)
 
-    def _pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+    def pod_event(self, kind: str, pod: dict[str, Any]) -> None:
         seen = observe_pod(pod, datetime.now(UTC))
         if seen is None:
             return

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dagwright.api.timefmt import parse_time
+from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
 from dagwright.planner.snapshot import JobState, ObservedJob
-from dagwright.planner.timefmt import parse_time
-from dagwright.render.job import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
 from dagwright.render.kinds import MAIN_CONTAINER
 
 _SUCCESS = ("Complete", "SuccessCriteriaMet")

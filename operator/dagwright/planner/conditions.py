@@ -8,8 +8,10 @@ queued or running; `Stalled` is True when it failed or was cancelled (kstatus re
 from __future__ import annotations
 
 from dagwright.api.models import Condition, RunPhase, WorkflowRunStatus
+from dagwright.api.vocabulary import ConditionType
 
 _ACTIVE = {RunPhase.PENDING, RunPhase.QUEUED, RunPhase.RUNNING, None}
+_STANDARD = {ConditionType.READY.value, ConditionType.RECONCILING.value, ConditionType.STALLED.value}
 
 
 def _keep_time(previous: list[Condition], new: Condition) -> Condition:
@@ -25,15 +27,30 @@ def build_run_conditions(status: WorkflowRunStatus, generation: int | None, now:
     message = status.message or (phase.value if phase else "Pending")
     reason = phase.value if phase else "Pending"
 
-    def make(type_: str, on: bool) -> Condition:
-        return Condition(type=type_, status="True" if on else "False", reason=reason, message=message,
+    def make(type_: ConditionType, on: bool) -> Condition:
+        return Condition(type=type_.value, status="True" if on else "False", reason=reason, message=message,
                          last_transition_time=now, observed_generation=generation)
 
     previous = list(status.conditions or [])
     standard = [
-        make("Ready", phase == RunPhase.SUCCEEDED),
-        make("Reconciling", phase in _ACTIVE),
-        make("Stalled", phase in (RunPhase.FAILED, RunPhase.CANCELLED)),
+        make(ConditionType.READY, phase == RunPhase.SUCCEEDED),
+        make(ConditionType.RECONCILING, phase in _ACTIVE),
+        make(ConditionType.STALLED, phase in (RunPhase.FAILED, RunPhase.CANCELLED)),
     ]
-    others = [c for c in previous if c.type not in {"Ready", "Reconciling", "Stalled"}]
+    others = [c for c in previous if c.type not in _STANDARD]
     return others + [_keep_time(previous, c) for c in standard]
+
+
+def with_notified(status: WorkflowRunStatus, errors: list[str], delivered: int, now: str) -> WorkflowRunStatus:
+    """`status` with its `Notified` condition: True when all `delivered` went out, else False naming the errors."""
+    message = "; ".join(errors) if errors else f"{delivered} notification(s) delivered"
+    condition = Condition(type=ConditionType.NOTIFIED.value, status="False" if errors else "True",
+                          reason="DeliveryFailed" if errors else "Delivered", message=message,
+                          last_transition_time=now)
+    kept = [c for c in status.conditions or [] if c.type != ConditionType.NOTIFIED]
+    return status.model_copy(update={"conditions": [*kept, condition]})
+
+
+def is_notified(status: WorkflowRunStatus) -> bool:
+    """Whether the run's notifications were already sent (or tried): the condition records it."""
+    return any(c.type == ConditionType.NOTIFIED for c in status.conditions or [])

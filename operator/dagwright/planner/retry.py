@@ -6,7 +6,7 @@ attempt N failed: backoffSeconds * backoffFactor^(N-1), capped at maxBackoffSeco
 
 from __future__ import annotations
 
-from dagwright.api.models import RetryPolicy, Task, WorkflowSpec
+from dagwright.api.models import RetryPolicy, Task, TaskPhase, TaskStatus, WorkflowRunStatus, WorkflowSpec
 
 NO_RETRIES = RetryPolicy()
 
@@ -30,3 +30,11 @@ def retry_delay(policy: RetryPolicy, failed_attempt: int) -> float:
     exponent = max(failed_attempt - 1, 0)
     delay = policy.backoff_seconds * (policy.backoff_factor**min(exponent, 64))
     return float(min(delay, policy.max_backoff_seconds))
+
+
+def reused_tasks(previous: WorkflowRunStatus, name: str) -> dict[str, TaskStatus]:
+    """The succeeded tasks of run `name`, carried into its retry (retry-from-failure)."""
+    return {
+        task: status.model_copy(update={"attempts": 0, "message": f"reused from {name}"})
+        for task, status in (previous.tasks or {}).items() if status.phase == TaskPhase.SUCCEEDED
+    }

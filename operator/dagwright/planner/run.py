@@ -27,6 +27,8 @@ from dagwright.api.models import (
     TaskStatus,
     WorkflowRunStatus,
 )
+from dagwright.api.names import job_name
+from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.planner.dag import topological_order
 from dagwright.planner.retry import effective_retry_policy, max_attempts, retry_delay
 from dagwright.planner.snapshot import (
@@ -37,9 +39,7 @@ from dagwright.planner.snapshot import (
     RunSnapshot,
     Transition,
 )
-from dagwright.planner.timefmt import format_duration, format_time, parse_time
 from dagwright.planner.triggers import Readiness, assess_trigger
-from dagwright.render.names import job_name
 
 GROUPED_EVENT_NAMES = 10
 # Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
@@ -105,14 +105,14 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
 
 def _plan_task(work: _Pass, task: Task) -> TaskStatus:
     previous = (work.snapshot.status.tasks or {}).get(task.name)
+    if previous is not None and previous.phase in FINISHED_TASK_PHASES:
+        return previous  # a finished task's phase never changes (its dependents were judged on it)
     latest = _latest_job(work.snapshot.jobs.get(task.name, []))
     recorded_attempts = previous.attempts if previous else 0
     if latest is not None and latest.attempt >= recorded_attempts:
         return _from_job(work, task, previous, latest)
-    if previous is not None and previous.phase in FINISHED_TASK_PHASES:
-        return previous
     if previous is not None and recorded_attempts > 0:
-        return _job_vanished(work, task, previous)
+        return _job_not_seen(work, task, previous)
     return _not_started(work, task, previous)
 
 
@@ -153,12 +153,19 @@ def _from_job(
     return _after_failure(work, task, base, previous, job.attempt, message, job.finished_at or now)
 
 
-def _job_vanished(work: _Pass, task: Task, previous: TaskStatus) -> TaskStatus:
-    """The status says an attempt ran, but its Job is gone (deleted under us)."""
+def _job_not_seen(work: _Pass, task: Task, previous: TaskStatus) -> TaskStatus:
+    """The status says an attempt ran, but its Job is not in the cache.
+
+    Only the API server's word (`confirmed_missing`) makes it a deleted Job; until then the
+    task keeps its phase and the plan asks for a look (`confirm`).
+    """
     if previous.phase == TaskPhase.RETRYING:
         return _after_failure(
             work, task, previous, previous, previous.attempts, previous.message or "", work.snapshot.now
         )
+    if previous.job is not None and previous.job not in work.snapshot.confirmed_missing:
+        work.plan.confirm.append(previous.job)
+        return previous
     message = f"attempt {previous.attempts} failed: its Job {previous.job} was deleted"
     return _after_failure(
         work, task, previous, previous, previous.attempts, message, work.snapshot.now

@@ -48,6 +48,9 @@ class RunSnapshot:
     now: datetime
     cancel: bool = False
     admitted: bool = True  # False while maxActiveRuns holds the run back (phase Queued)
+    # Jobs the status names that the API server itself said do not exist (a GET answered 404).
+    # Absence from the watch cache alone proves nothing: a re-list racing a create drops new Jobs.
+    confirmed_missing: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,6 @@ class RunPlan:
     stop: list[str] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     requeue_after: float | None = None
+    # Jobs the status names but the cache lacks: ask the API server before deciding anything
+    # about their tasks (then plan again with `confirmed_missing`).
+    confirm: list[str] = field(default_factory=list)

@@ -12,16 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.api.models import API_VERSION, Task, WorkflowSpec
+from dagwright.api.names import job_name, label_value
+from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK, LABEL_WORKFLOW, MANAGED_BY
 from dagwright.render.kinds import build_kind_pod
 from dagwright.render.merge import deep_merge
-from dagwright.render.names import job_name, label_value
 from dagwright.render.templating import render_value
-
-LABEL_WORKFLOW = "dagwright.io/workflow"
-LABEL_RUN = "dagwright.io/run"
-LABEL_TASK = "dagwright.io/task"
-LABEL_ATTEMPT = "dagwright.io/attempt"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "dagwright"}
 
 RESTRICTED_CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,

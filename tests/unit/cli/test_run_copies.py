@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dagwright.api.models import WorkflowRunSpec
-from dagwright.api.runtime import ANNOTATION_INTERVAL_END, ANNOTATION_INTERVAL_START, run_data_interval
+from dagwright.api.runtime import run_data_interval
+from dagwright.api.vocabulary import ANNOTATION_INTERVAL_END, ANNOTATION_INTERVAL_START
 from dagwright.cli.retry import build_retry_run
 from dagwright.controller.workflows import build_scheduled_run
 

@@ -31,30 +31,30 @@ def index() -> tuple[JobIndex, list]:
 
 def test_a_new_job_and_its_completion_wake_the_run_but_its_start_time_does_not():
     jobs, woken = index()
-    jobs._job_event("ADDED", job())
-    jobs._job_event("MODIFIED", job(startTime="2026-11-24T02:00:00Z", active=1))
+    jobs.job_event("ADDED", job())
+    jobs.job_event("MODIFIED", job(startTime="2026-11-24T02:00:00Z", active=1))
     assert woken == [RUN]
-    jobs._job_event("MODIFIED", complete())
+    jobs.job_event("MODIFIED", complete())
     assert woken == [RUN, RUN]
     assert jobs.jobs_of(RUN)["a"][0].state.value == "Succeeded"
 
 
 def test_once_the_pod_has_said_it_succeeded_the_jobs_completion_wakes_nothing():
     jobs, woken = index()
-    jobs._job_event("ADDED", job())
-    jobs._pod_event("MODIFIED", pod("Succeeded"))
+    jobs.job_event("ADDED", job())
+    jobs.pod_event("MODIFIED", pod("Succeeded"))
     assert woken == [RUN, RUN]
-    jobs._job_event("MODIFIED", complete("SuccessCriteriaMet"))
-    jobs._job_event("MODIFIED", complete("Complete"))
+    jobs.job_event("MODIFIED", complete("SuccessCriteriaMet"))
+    jobs.job_event("MODIFIED", complete("Complete"))
     assert woken == [RUN, RUN]
     assert jobs.jobs_of(RUN)["a"][0].state.value == "Succeeded"
 
 
 def test_a_failed_job_wakes_the_run_even_after_its_failed_pod():
     jobs, woken = index()
-    jobs._job_event("ADDED", job())
-    jobs._pod_event("MODIFIED", pod("Failed", exit_code=3))
-    jobs._job_event("MODIFIED", job(conditions=[{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]))
+    jobs.job_event("ADDED", job())
+    jobs.pod_event("MODIFIED", pod("Failed", exit_code=3))
+    jobs.job_event("MODIFIED", job(conditions=[{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]))
     assert woken == [RUN, RUN, RUN]
     failed = jobs.jobs_of(RUN)["a"][0]
     assert (failed.state.value, failed.failure) == ("Failed", "exit code 3")
@@ -62,7 +62,7 @@ def test_a_failed_job_wakes_the_run_even_after_its_failed_pod():
 
 def test_a_deleted_job_wakes_the_run():
     jobs, woken = index()
-    jobs._job_event("ADDED", job())
-    jobs._job_event("DELETED", job())
+    jobs.job_event("ADDED", job())
+    jobs.job_event("DELETED", job())
     assert woken == [RUN, RUN]
     assert jobs.jobs_of(RUN) == {}

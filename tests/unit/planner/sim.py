@@ -33,11 +33,13 @@ class World:
     cancel: bool = False
     max_running_seen: int = 0
     plans: list[RunPlan] = field(default_factory=list)
+    confirmed_missing: frozenset[str] = frozenset()  # Jobs the API server said are gone
 
     def snapshot(self) -> RunSnapshot:
         return RunSnapshot(
             run_name=self.run_name, spec=self.spec, status=self.status,
             jobs={k: list(v) for k, v in self.jobs.items()}, now=self.now, cancel=self.cancel,
+            confirmed_missing=self.confirmed_missing,
         )
 
     def step(self) -> RunPlan:

@@ -197,14 +197,45 @@ def test_replanning_the_same_snapshot_gives_the_same_plan():
     assert plan_run(snap) == plan_run(snap)
 
 
-def test_a_job_deleted_under_a_running_task_counts_as_a_failed_attempt():
+def test_a_job_missing_from_the_cache_is_looked_up_before_anything_is_decided():
     world = World(spec_of([{"name": "a", "retries": {"limit": 1, "backoffSeconds": 0}}]),
                   outcomes={("a", 0): "hang"})
     world.step()
+    job = world.status.tasks["a"].job
     world.jobs = {}
     plan = world.step()
+    assert plan.confirm == [job]
+    assert plan.create == []
+    assert plan.status.tasks["a"].phase == "Running"
+    assert plan.status.tasks["a"].message is None
+
+
+def test_a_job_the_api_server_says_is_gone_counts_as_a_failed_attempt():
+    world = World(spec_of([{"name": "a", "retries": {"limit": 1, "backoffSeconds": 0}}]),
+                  outcomes={("a", 0): "hang"})
+    world.step()
+    world.confirmed_missing = frozenset({world.status.tasks["a"].job})
+    world.jobs = {}
+    plan = world.step()
+    assert plan.confirm == []
     assert [(j.task, j.attempt) for j in plan.create] == [("a", 2)]
     assert "was deleted" in plan.status.tasks["a"].message
+
+
+def test_a_finished_task_never_changes_phase_when_its_job_shows_up_later():
+    """The outage bug: a task failed as 'deleted' must not turn Succeeded when its Job reappears."""
+    world = World(spec_of(CHAIN), outcomes={("a", 0): "hang"})
+    world.step()
+    job = world.status.tasks["a"].job
+    hidden = world.jobs.pop("a")
+    world.confirmed_missing = frozenset({job})
+    world.step()
+    assert world.phases() == {"a": "Failed", "b": "Skipped", "c": "Skipped"}
+    world.jobs["a"] = [j.__class__(**{**j.__dict__, "state": JobState.SUCCEEDED, "finished_at": world.now})
+                       for j in hidden]
+    status = world.run_to_end()
+    assert world.phases() == {"a": "Failed", "b": "Skipped", "c": "Skipped"}
+    assert status.phase == "Failed"
 
 
 def test_a_finished_task_whose_job_was_garbage_collected_stays_finished():

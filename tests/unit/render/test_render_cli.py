@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
+from dagwright.api.names import job_name
 from dagwright.cli.main import main
 from dagwright.cli.render import FAKE_UID, RenderError, RenderOptions, render_documents
-from dagwright.render.names import job_name
 
 NOW = datetime(2026, 11, 24, 9, 30, 15, 123, tzinfo=UTC)
 

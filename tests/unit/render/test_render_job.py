@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dagwright.api.models import WorkflowSpec
+from dagwright.api.names import job_name
 from dagwright.render.job import RunIdentity, build_job
-from dagwright.render.names import job_name
 from dagwright.render.templating import TemplateError, build_template_context, render_string
 
 RUN = RunIdentity(name="daily-20261124t020000z", namespace="data", uid="u-1", workflow="daily",

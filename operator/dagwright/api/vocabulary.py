@@ -1,0 +1,40 @@
+"""The words Dagwright writes on objects, defined once: labels, annotations, condition types, Event reasons.
+
+Every layer reads them from here (the API contract), so a label or a reason cannot drift
+between the renderer that writes it, the watch that selects on it and the CLI that reads it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from dagwright.api.models import GROUP
+
+LABEL_WORKFLOW = f"{GROUP}/workflow"
+LABEL_RUN = f"{GROUP}/run"
+LABEL_TASK = f"{GROUP}/task"
+LABEL_ATTEMPT = f"{GROUP}/attempt"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "dagwright"}
+
+ANNOTATION_TRIGGER = f"{GROUP}/trigger"
+# Written by versions before the data interval was a spec field; still read as a fallback.
+ANNOTATION_INTERVAL_START = f"{GROUP}/data-interval-start"
+ANNOTATION_INTERVAL_END = f"{GROUP}/data-interval-end"
+
+
+class ConditionType(str, Enum):
+    """Condition types on a run's or a workflow's status."""
+
+    READY = "Ready"
+    RECONCILING = "Reconciling"
+    STALLED = "Stalled"
+    VALID = "Valid"
+    NOTIFIED = "Notified"
+
+
+class EventReason(str, Enum):
+    """Reasons of the Events the operator posts that are not task or run phase changes."""
+
+    INVALID_SPEC = "InvalidSpec"
+    NOTIFICATION_SENT = "NotificationSent"
+    NOTIFICATION_FAILED = "NotificationFailed"

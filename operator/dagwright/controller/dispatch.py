@@ -1,0 +1,163 @@
+"""`Dispatcher`: carries out a plan's Job calls — create, adopt on 409, stop — and reads pods.
+
+The only place that creates or stops task Jobs. Names are deterministic, so a create that
+answers 409 AlreadyExists means "carry on": the Job is adopted when this run owns it. A
+refusal that retrying cannot cure (invalid manifest, forbidden) becomes a failed attempt; a
+transient error makes the whole pass fail so that nothing is written about Jobs that may
+not exist. What the watch cache lacks is looked up here before anyone calls a Job deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from dagwright.api.models import Task, WorkflowSpec
+from dagwright.controller import metrics
+from dagwright.kube import resources
+from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.jobindex import JobIndex, RunKey
+from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job, read_termination_message
+from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob
+from dagwright.render.job import RunIdentity, build_job
+from dagwright.render.outputs import parse_outputs, tasks_with_used_outputs
+from dagwright.render.templating import TemplateError
+
+log = logging.getLogger("dagwright.dispatch")
+
+
+class Outcome(str, Enum):
+    """How carrying out a plan's Job calls went."""
+
+    DONE = "done"
+    RETRY = "retry"  # a call failed in a way worth retrying: write nothing, look again soon
+    REPLAN = "replan"  # done, but some attempts failed at once (refused, unrenderable): plan again now
+
+
+class Dispatcher:
+    """Job calls for the runs, with the bookkeeping they need (pods read, Jobs confirmed gone)."""
+
+    def __init__(self, http: KubeHttp, jobs: JobIndex, clock: Callable[[], datetime]) -> None:
+        self.http = http
+        self.jobs = jobs
+        self.clock = clock
+        self._pod_checked: dict[RunKey, set[str]] = {}  # Jobs whose pod we read, per unfinished run
+        self._missing: dict[RunKey, set[str]] = {}  # Jobs the API server said do not exist
+
+    def forget_run(self, key: RunKey) -> None:
+        self._pod_checked.pop(key, None)
+        self._missing.pop(key, None)
+
+    def confirmed_missing(self, key: RunKey) -> frozenset[str]:
+        return frozenset(self._missing.get(key, ()))
+
+    # ----------------------------------------------------------------- looking
+
+    async def confirm(self, key: RunKey, names: list[str]) -> None:
+        """Ask the API server for Jobs the cache lacks: adopt the ones that exist, note the rest.
+
+        Raises ApiError when it cannot tell (the pass is retried; nothing is decided meanwhile).
+        """
+        found = await asyncio.gather(*(asyncio.to_thread(resources.get_job, self.http, key[0], n) for n in names))
+        now = self.clock()
+        for name, job in zip(names, found, strict=True):
+            observed = observe_job(job, now) if job is not None else None
+            if observed is None:
+                self._missing.setdefault(key, set()).add(name)
+            else:
+                self.jobs.record(key, observed)
+
+    async def fetch_pod_details(self, key: RunKey, spec: WorkflowSpec) -> None:
+        """What only pods know — exit codes, outputs later tasks use — when the pod watch missed it."""
+        wants_outputs = tasks_with_used_outputs(spec)
+        checked = self._pod_checked.setdefault(key, set())
+        for jobs in self.jobs.jobs_of(key).values():
+            for job in jobs:
+                wants_detail = needs_pod_detail(job) and "exit code" not in (job.failure or "")
+                reads_outputs = (job.state == JobState.SUCCEEDED and job.task in wants_outputs
+                                 and job.outputs is None and job.outputs_error is None)
+                if not reads_outputs and (job.name in checked or not wants_detail):
+                    continue
+                checked.add(job.name)
+                facts = self.jobs.pod_facts(key, job.name)
+                message, failure = (facts.message, facts.failure) if facts else (None, None)
+                if facts is None:
+                    try:
+                        pods = await asyncio.to_thread(resources.list_pods, self.http, key[0], f"job-name={job.name}")
+                    except ApiError as error:
+                        log.warning("could not read the pod of %s: %s", job.name, error)
+                        continue
+                    message, failure = read_termination_message(pods), describe_pod_failure(pods)
+                if reads_outputs:
+                    outputs, outputs_error = parse_outputs(message)
+                    self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())),
+                                     outputs_error=outputs_error)
+                elif failure:
+                    self.jobs.enrich(key, job.name, failure=failure)
+
+    # ----------------------------------------------------------------- acting
+
+    async def carry_out(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec,
+                        create: list[JobToCreate], stop: list[str]) -> Outcome:
+        """Create and stop Jobs at once (see `Outcome`)."""
+        by_name = {t.name: t for t in spec.tasks}
+        calls = [asyncio.to_thread(self._create_one, key, identity, spec, by_name[c.task], c) for c in create]
+        calls += [asyncio.to_thread(self._stop_one, identity.namespace, name) for name in stop]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for failure in failures:
+            metrics.API_ERRORS.labels("carry_out").inc()
+            log.warning("run %s/%s: API call failed, will retry: %s", identity.namespace, identity.name, failure)
+        if failures:
+            return Outcome.RETRY
+        return Outcome.REPLAN if any(r is False for r in results) else Outcome.DONE
+
+    def _create_one(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec, task: Task, job: JobToCreate) -> bool:
+        """Create one attempt's Job; 409 means it exists: adopt it if it is this run's.
+
+        False when the attempt failed at once (recorded as a failed Job for the next plan).
+        """
+        now = self.clock()
+        try:
+            manifest = build_job(identity, spec, task, job.attempt)
+            created = resources.create_job(self.http, manifest)
+        except ApiError as error:
+            if error.status == 409:
+                return self._adopt(key, identity, job, now)
+            if error.status in (400, 422) or (error.status == 403 and "quota" not in error.reason):
+                return self._record_failure(key, job, f"the API server refused the Job: {error.reason}")
+            raise
+        except (TemplateError, ValueError) as error:
+            return self._record_failure(key, job, f"cannot render the Job: {error}")
+        self._record(key, created, now)
+        return True
+
+    def _stop_one(self, namespace: str, name: str) -> bool:
+        resources.suspend_job(self.http, namespace, name)
+        return True
+
+    def _adopt(self, key: RunKey, identity: RunIdentity, job: JobToCreate, now: datetime) -> bool:
+        existing = resources.get_job(self.http, identity.namespace, job.name)
+        if existing is None:
+            raise ApiError(409, "POST", job.name, "exists, then did not: will look again")
+        owners = {o.get("uid") for o in existing["metadata"].get("ownerReferences") or []}
+        if identity.uid not in owners:
+            return self._record_failure(key, job, f"a Job named {job.name} already exists and is not this run's")
+        self._record(key, existing, now)
+        return True
+
+    def _record(self, key: RunKey, job: dict[str, Any], now: datetime) -> None:
+        observed = observe_job(job, now)
+        if observed is not None:
+            self.jobs.record(key, observed)
+
+    def _record_failure(self, key: RunKey, job: JobToCreate, reason: str) -> bool:
+        """Note an attempt that failed before it had a Job; always False (the attempt failed)."""
+        now = self.clock()
+        self._pod_checked.setdefault(key, set()).add(job.name)
+        self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason))
+        return False
