@@ -27,7 +27,7 @@ from dagwright.render.checks import param_default_problems, run_param_problems, 
 from dagwright.render.job import RunIdentity, build_job
 from dagwright.render.outputs import OutputPlaceholders, ancestors
 from dagwright.render.templating import build_template_context
-from dagwright.schedule import ScheduleError, compile_schedule, scheduled_run_name
+from dagwright.schedule import ScheduleError, manual_run, scheduled_run_name
 from dagwright.schedule.plan import format_time
 
 FAKE_UID = "00000000-0000-0000-0000-000000000000"
@@ -108,14 +108,14 @@ def format_validation_error(error: ValidationError, spec: Mapping[str, Any]) -> 
 
 
 def _data_interval(spec: WorkflowSpec, logical: datetime) -> tuple[str, str] | None:
-    """(previous fire, logical date) for a scheduled workflow, as the scheduler sets it."""
+    """(previous fire, logical date) for a scheduled workflow, as `dagwright trigger` sets it."""
     if not spec.schedule:
         return None
     try:
-        previous = compile_schedule(spec.schedule, spec.timezone).previous_before(logical)
+        run = manual_run("workflow", spec.schedule, spec.timezone, logical)
     except ScheduleError:
         return None
-    return (format_time(previous or logical), format_time(logical))
+    return (format_time(run.data_interval_start), format_time(run.data_interval_end))
 
 
 def _parse_time(text: str) -> datetime:
