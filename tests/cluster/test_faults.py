@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from kubernetes import client
 
+from dagwright.api.names import job_name
+
 from .kube import container_task as task
 from .operator_process import OperatorProcess, operator_env
 from .test_schedules import pretend_last_fire, runs_of
@@ -13,7 +15,7 @@ def test_a_job_deleted_under_a_running_task_is_a_failed_attempt_that_is_retried(
     slow = task("slow", annotations={"sim.dagwright.io/duration": "300s"}, retries={"limit": 1, "backoffSeconds": 0})
     kube.create_run("deleted", spec={"tasks": [slow]})
     kube.wait_for("attempt 1 running", lambda: kube.task_phases(kube.run("deleted")).get("slow") == "Running")
-    kube.batch.delete_namespaced_job("deleted-slow-1", kube.ns, propagation_policy="Background")
+    kube.batch.delete_namespaced_job(job_name("deleted", "slow", 1), kube.ns, propagation_policy="Background")
     run = kube.wait_for("attempt 2", lambda: (r := kube.run("deleted"))["status"]["tasks"]["slow"]["attempts"] == 2 and r)
     assert "was deleted" in run["status"]["tasks"]["slow"]["message"]
     assert kube.job_keys("deleted") == [("slow", 2)]
