@@ -7,19 +7,6 @@ phases; `test_every_combination_of_up_to_three_upstreams_matches_the_oracle` the
 ordered combination of one to three dependencies against an oracle written from the rules'
 meaning, not from the code. docs/trigger-rules.md says the same for users.
 
-Airflow's semantics, in our words (Airflow's name in brackets):
-
-- AllSucceeded [all_success, the default]: run when every dependency succeeded. As soon as one
-  ends any other way the task can never run, so it is skipped at once (Airflow marks it
-  upstream_failed after a failure, skipped after a skip; Dagwright has one phase, Skipped).
-- AllDone [all_done]: run once every dependency finished, whatever the outcome; never skipped.
-- AnyFailed [one_failed]: run as soon as one dependency failed, without waiting for the others;
-  skipped once every dependency finished and none failed.
-- AllFailed [all_failed]: run when every dependency failed; skipped as soon as one ends any
-  other way (succeeded, skipped).
-- NoneFailed [none_failed]: run once every dependency finished and none failed (skipped is
-  fine: the rule for joining after a branch); skipped as soon as one failed.
-
 Where Dagwright differs from Airflow on purpose (see docs/trigger-rules.md):
 
 - No upstream_failed phase. A task that cannot run because something upstream failed is
@@ -49,6 +36,19 @@ from .sim import World, spec_of
 START, WAIT, SKIP = Readiness.READY, Readiness.WAIT, Readiness.SKIP
 VERDICTS = {"start": START, "wait": WAIT, "skip": SKIP}
 
+# What each rule means as Airflow documents it (Airflow's name in brackets), in our words:
+#
+# AllSucceeded [all_success, the default]: run when every dependency succeeded. As soon as one
+#   ends any other way the task can never run, so it is skipped at once (Airflow marks it
+#   upstream_failed after a failure, skipped after a skip; Dagwright has one phase, Skipped).
+# AllDone [all_done]: run once every dependency finished, whatever the outcome; never skipped.
+# AnyFailed [one_failed]: run as soon as one dependency failed, without waiting for the others;
+#   skipped once every dependency finished and none failed.
+# AllFailed [all_failed]: run when every dependency failed; skipped as soon as one ends any
+#   other way (succeeded, skipped, cancelled).
+# NoneFailed [none_failed]: run once every dependency finished and none failed (skipped is fine:
+#   the rule for joining after a branch); skipped as soon as one failed.
+#
 # One row per set of upstream phases (one dependency per phase listed); one column per rule.
 # Read a row as: "a task whose dependencies are <phases> ... <verdict>".
 TRUTH_TABLE = """
