@@ -30,7 +30,7 @@ crds: venv        ## regenerate crds/*.yaml from the pydantic models (and the ch
 lint: venv        ## ruff + mypy --strict (also the first step of `make test`)
 	hack/lint.sh
 
-unit-test: venv tools
+unit-test: venv   ## unit tests only (tests/unit): no cluster, none of the tools in .cache/bin
 	$(PY) -m pytest -q tests/unit
 
 cluster-test: deps venv tools ## cluster tests only (tests/ minus tests/unit), local control plane unless KUBECONFIG is given
