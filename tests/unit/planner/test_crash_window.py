@@ -36,7 +36,7 @@ from dagwright.api.models import (
 from dagwright.planner.retry import effective_retry_policy, max_attempts
 from dagwright.planner.run import plan_run
 from dagwright.planner.snapshot import JobState, ObservedJob, RunPlan, RunSnapshot
-from dagwright.planner.timefmt import parse_time
+from dagwright.api.timefmt import parse_time
 from dagwright.planner.triggers import Readiness, assess_trigger
 
 from .sim import T0, spec_of

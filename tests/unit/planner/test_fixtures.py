@@ -22,13 +22,13 @@ from dagwright.api.models import TASK_KINDS, WorkflowRunStatus, WorkflowSpec
 from dagwright.kube.observe import observe_job
 from dagwright.planner.run import plan_run
 from dagwright.planner.snapshot import JobState, ObservedJob, RunPlan, RunSnapshot
-from dagwright.planner.timefmt import parse_time
-from dagwright.render.names import job_name
+from dagwright.api.timefmt import parse_time
+from dagwright.api.names import job_name
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEFAULT_RUN = "run"
-EXPECT_KEYS = {"create", "stop", "phase", "tasks", "messages", "runMessage", "requeueAfter"}
-TOP_KEYS = {"description", "now", "admitted", "workflow", "run", "jobs", "expect"}
+EXPECT_KEYS = {"create", "stop", "confirm", "phase", "tasks", "messages", "runMessage", "requeueAfter"}
+TOP_KEYS = {"description", "now", "admitted", "confirmedMissing", "workflow", "run", "jobs", "expect"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -66,6 +66,7 @@ def load_fixture(path: Path) -> Fixture:
         now=now,
         cancel=bool((run.get("spec") or {}).get("cancel", False)),
         admitted=bool(doc.get("admitted", True)),
+        confirmed_missing=frozenset(doc.get("confirmedMissing") or ()),
     )
     return Fixture(description=doc["description"], snapshot=snapshot, expect=doc["expect"])
 
@@ -129,7 +130,8 @@ def applied(snapshot: RunSnapshot, plan: RunPlan) -> RunSnapshot:
             ObservedJob(job.name, job.task, job.attempt, JobState.ACTIVE, snapshot.now)
         )
     return RunSnapshot(run_name=snapshot.run_name, spec=snapshot.spec, status=plan.status, jobs=jobs,
-                       now=snapshot.now, cancel=snapshot.cancel, admitted=snapshot.admitted)
+                       now=snapshot.now, cancel=snapshot.cancel, admitted=snapshot.admitted,
+                       confirmed_missing=snapshot.confirmed_missing)
 
 
 PATHS = sorted(FIXTURES.glob("*.yaml"))
@@ -147,6 +149,7 @@ def test_the_planner_does_what_the_fixture_expects(path):
     tasks = plan.status.tasks or {}
     assert attempts(expect.get("create")) == sorted((j.task, j.attempt) for j in plan.create), "Jobs to create"
     assert attempts(expect.get("stop")) == job_attempts(fixture.snapshot, plan.stop), "Jobs to stop"
+    assert (expect.get("confirm") or []) == plan.confirm, "Jobs to look up before deciding"
     assert {name: task.phase for name, task in tasks.items()} == expect["tasks"], "task phases"
     assert plan.status.phase == expect["phase"], plan.status.message
     for name, text in (expect.get("messages") or {}).items():
