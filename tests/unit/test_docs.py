@@ -183,9 +183,12 @@ def test_no_file_refers_to_the_shared_directory_outside_the_repository() -> None
     assert offenders == []
 
 
-@pytest.mark.parametrize("document", ["README.md", *sorted(p.name for p in (REPO / "docs").glob("*.md"))])
+MARKDOWN = sorted(str(p.relative_to(REPO)) for p in tracked_text_files() if p.suffix == ".md")
+
+
+@pytest.mark.parametrize("document", MARKDOWN)
 def test_every_relative_link_points_at_a_file_of_the_repository(document: str) -> None:
-    path = REPO / document if document == "README.md" else REPO / "docs" / document
+    path = REPO / document
     text = re.sub(r"^```.*?^```|`[^`\n]*`", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)  # code is not a link
     for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
         if re.match(r"^[a-z]+:", target):
