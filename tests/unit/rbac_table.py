@@ -26,6 +26,7 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "pod_log": (),  # `dagwright logs`
     "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get")),
     "list_custom": (),  # `dagwright list`; the operator's lists are kopf's
+    "custom_path": (),  # `dagwright watch`: list + watch of one run by name
     "create_custom": (("dagwright.io", "workflowruns", "create"),),  # the scheduler
     "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run
     "delete_custom": (("dagwright.io", "workflowruns", "delete"),),  # history limits

@@ -33,10 +33,10 @@ from dagwright.api.models import (
     WorkflowRunStatus,
     WorkflowSpec,
 )
+from dagwright.api.timefmt import parse_time
 from dagwright.planner.retry import effective_retry_policy, max_attempts
 from dagwright.planner.run import plan_run
 from dagwright.planner.snapshot import JobState, ObservedJob, RunPlan, RunSnapshot
-from dagwright.api.timefmt import parse_time
 from dagwright.planner.triggers import Readiness, assess_trigger
 
 from .sim import T0, spec_of

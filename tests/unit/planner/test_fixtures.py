@@ -19,11 +19,11 @@ import yaml
 
 from dagwright.api.frozen import thaw_spec
 from dagwright.api.models import TASK_KINDS, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.names import job_name
+from dagwright.api.timefmt import parse_time
 from dagwright.kube.observe import observe_job
 from dagwright.planner.run import plan_run
 from dagwright.planner.snapshot import JobState, ObservedJob, RunPlan, RunSnapshot
-from dagwright.api.timefmt import parse_time
-from dagwright.api.names import job_name
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEFAULT_RUN = "run"
