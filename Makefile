@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/.cache/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deps venv tools cluster-up cluster-down test lint unit-test cluster-test crds demo bench clean
+.PHONY: deps venv tools cluster-up cluster-down test lint unit-test cluster-test crds api-docs demo bench clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -23,14 +23,17 @@ cluster-up: deps tools ## start the local control plane (idempotent); kubeconfig
 cluster-down:     ## stop exactly what cluster-up started and remove its state
 	hack/cluster-down.sh
 
-crds: venv        ## regenerate crds/*.yaml from the pydantic models (and the chart's copies)
+crds: venv api-docs ## regenerate crds/*.yaml from the pydantic models (and the chart's copies, and docs/api.md)
 	$(PY) -m dagwright.api.crdgen crds
 	cp crds/*.yaml charts/dagwright/crds/
+
+api-docs: venv    ## regenerate the field reference in docs/api.md from the pydantic models
+	$(PY) -m dagwright.api.docgen docs/api.md
 
 lint: venv        ## ruff + mypy --strict (also the first step of `make test`)
 	hack/lint.sh
 
-unit-test: venv tools
+unit-test: venv   ## unit tests only (tests/unit): no cluster, none of the tools in .cache/bin
 	$(PY) -m pytest -q tests/unit
 
 cluster-test: deps venv tools ## cluster tests only (tests/ minus tests/unit), local control plane unless KUBECONFIG is given

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: lint (hack/lint.sh) and unit tests, then every other test directory (tests/cluster, ...) against a
-# cluster: KUBECONFIG when set, otherwise the local control plane (started here, left running).
+# `make test`: lint (hack/lint.sh) and unit tests (they need no tools), then the tools are built and every
+# other test directory (tests/chart, tests/cluster, ...) runs against a cluster: KUBECONFIG when set,
+# otherwise the local control plane (started here, left running).
 # Extra arguments go to both pytest runs, e.g. `hack/test.sh -x -k job`; a first argument
 # --unit-only or --cluster-only runs just that half (`make unit-test` / `make cluster-test`).
 # pytest exit code 5 (no tests collected) counts as success for a run; real failures fail.
@@ -17,8 +18,6 @@ if [[ ! -x "$VENV/bin/python" || ! -f "$VENV/.installed" \
       || pyproject.toml -nt "$VENV/.installed" || requirements.lock -nt "$VENV/.installed" ]]; then  # as the Makefile
   hack/venv.sh "$VENV" && touch "$VENV/.installed" || { echo "test: creating $VENV failed" >&2; exit 1; }
 fi
-hack/build-tools.sh || { echo "test: building tools failed" >&2; exit 1; }
-export PATH="$ROOT/.cache/bin:$ROOT/$VENV/bin:$PATH"
 
 status=0
 run() {  # run LABEL PYTEST-ARGS...
@@ -42,6 +41,10 @@ if [[ "$only" == unit ]]; then
   echo "=== test: finished in $(( $(date +%s) - t0 ))s: $([[ $status == 0 ]] && echo PASSED || echo FAILED)"
   exit $status
 fi
+
+# The tools (kube-apiserver, kwok, helm, ...) are for the other tiers only: tests/unit needs none.
+hack/build-tools.sh || { echo "test: building tools failed" >&2; exit 1; }
+export PATH="$ROOT/.cache/bin:$ROOT/$VENV/bin:$PATH"
 
 if [[ -z "${KUBECONFIG:-}" ]]; then
   # Start (or reuse) the local cluster here so its startup is visible; the session fixture

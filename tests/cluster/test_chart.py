@@ -139,28 +139,11 @@ def service_account_kubeconfig(env: dict[str, str], namespace: str, sa: str, pat
 
 
 def test_the_chart_installs_a_namespaced_operator_with_task_service_accounts(release, namespace, kube_env):
+    # What the objects say is what `helm template` rendered (tests/chart/test_chart_template.py checks
+    # that, and the API server stores what it is sent); here: the pod is admitted and runs, and the
+    # API server's RBAC answers for the installed accounts are the ones the table intends.
     deployment = kubectl_json(kube_env, "get", "deployment", OPERATOR_SA, "-n", namespace)
-    pod_spec = deployment["spec"]["template"]["spec"]
-    container = pod_spec["containers"][0]
-    assert deployment["spec"]["replicas"] == 1
-    assert pod_spec["serviceAccountName"] == OPERATOR_SA
-    assert container["args"][:3] == ["operator", "--namespace", namespace]
-    assert "--all-namespaces" not in container["args"]
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert deployment["status"].get("readyReplicas") == 1  # a kwok-simulated pod, Running
-
-    accounts = {
-        sa["metadata"]["name"]: sa for sa in kubectl_json(kube_env, "get", "serviceaccounts", "-n", namespace)["items"]
-    }
-    assert {OPERATOR_SA, "dagwright-task", "dagwright-spark"} <= set(accounts)
-    assert accounts["dagwright-task"]["automountServiceAccountToken"] is False
-
-    roles = {r["metadata"]["name"] for r in kubectl_json(kube_env, "get", "roles", "-n", namespace)["items"]}
-    assert {OPERATOR_SA, "dagwright-spark"} <= roles
-    bindings = {
-        b["metadata"]["name"]: b for b in kubectl_json(kube_env, "get", "rolebindings", "-n", namespace)["items"]
-    }
-    assert not any(s["name"] == "dagwright-task" for b in bindings.values() for s in b.get("subjects") or [])
 
     # Watching named namespaces, the operator has no cluster-wide rights at all.
     for verb, resource in [

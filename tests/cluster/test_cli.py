@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def test_a_retried_backfilled_run_renders_the_original_data_interval(kube, opera
 
 def test_get_shows_the_dag_and_watch_exits_with_the_run_result(kube, operator, kube_env):
     kube.create_run("shown", spec={"tasks": [task("a"), task("b", ["a"])]})
-    watched = cli(kube_env, kube.ns, "watch", "shown", "--interval", "0.2", "--timeout", "60")
+    watched = cli(kube_env, kube.ns, "watch", "shown", "--timeout", "60")
     assert watched.returncode == 0, watched.stdout + watched.stderr
     assert "2/2" in watched.stdout  # the progress bar's counts
     shown = cli(kube_env, kube.ns, "get", "shown")
@@ -77,6 +78,25 @@ def test_get_shows_the_dag_and_watch_exits_with_the_run_result(kube, operator, k
     listed = cli(kube_env, kube.ns, "list")
     assert ["shown", "(inline)", "✔", "Succeeded", "2/2"] == next(
         line.split()[:5] for line in listed.stdout.splitlines() if line.startswith("shown"))
+
+
+def test_watch_follows_the_run_through_every_change_to_its_end(kube, operator, kube_env):
+    slow = {"sim.dagwright.io/duration": "3s"}
+    kube.create_run("followed", spec={"tasks": [task("a", annotations=slow), task("b", ["a"], annotations=slow)]})
+    watched = cli(kube_env, kube.ns, "watch", "followed", "--timeout", "60")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    # on a pipe: one line per change as it happens; b runs only after the CLI started, so its
+    # start and its end both have to come through the watch
+    changes = [line.split()[1:4] for line in watched.stdout.splitlines() if re.match(r"^\d\d:\d\d:\d\d  ", line)]
+    seen = [(name, phase) for _, name, phase in changes if phase in ("Running", "Succeeded")]
+    assert seen.index(("a", "Succeeded")) < seen.index(("b", "Running")) < seen.index(("b", "Succeeded")), watched.stdout
+    assert changes[-1] == ["run", "followed:", "Succeeded"], watched.stdout
+    assert "2/2" in watched.stdout
+
+
+def test_watch_of_a_missing_run_says_so(kube, operator, kube_env):
+    watched = cli(kube_env, kube.ns, "watch", "ghost", "--timeout", "10")
+    assert watched.returncode != 0 and "WorkflowRun 'ghost' not found" in watched.stderr
 
 
 def test_kubectl_finds_the_cli_as_a_plugin(kube, operator, kube_env):

@@ -1,4 +1,4 @@
-"""The generated CRDs: fresh, structural, named and columned as API.md says; no cluster needed.
+"""The generated CRDs: fresh, structural, named and columned as docs/api.md says; no cluster needed.
 
 The committed `crds/*.yaml` are golden files rendered from `api.models` by `make crds`; these
 tests fail when someone edits the models and forgets to regenerate, or when the generator starts
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 CRD_DIR = REPO / "crds"
 KINDS = {kind.kind: kind for kind in crdgen.KINDS}
 
-# The Workflow and WorkflowRun examples of API.md. `"on"` is quoted: unquoted, YAML 1.1
+# The Workflow and WorkflowRun examples of docs/api.md. `"on"` is quoted: unquoted, YAML 1.1
 # parsers (PyYAML, and the go-yaml v2 behind kubectl) read the key `on` as the boolean true.
 API_MD_WORKFLOW = """
 apiVersion: dagwright.io/v1alpha1
@@ -313,7 +313,7 @@ def test_every_printer_column_points_at_a_field_of_the_schema(kind: str) -> None
         assert schema_at(schema, column["jsonPath"]) is not None, column["jsonPath"]
 
 
-# --------------------------------------------------------------------------- API.md examples
+# --------------------------------------------------------------------- docs/api.md examples
 
 
 def test_the_api_md_workflow_example_validates_against_the_models() -> None:

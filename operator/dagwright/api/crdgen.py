@@ -142,8 +142,15 @@ WORKFLOW_RUN = KindDef(
     columns=(
         PrinterColumn("Phase", "string", ".status.phase", "Run phase."),
         PrinterColumn("Progress", "string", ".status.progress", "Finished tasks / all tasks."),
-        PrinterColumn("Started", "date", ".status.startedAt", "When the run started."),
-        PrinterColumn("Duration", "string", ".status.duration", "How long the run took."),
+        # No column can compute now - start: while the run runs, STARTED (a date, which kubectl
+        # shows as the time since it) is its elapsed time; DURATION is written when it ends.
+        PrinterColumn(
+            "Started", "date", ".status.startedAt",
+            "Time since the run started: its elapsed time while it runs.",
+        ),
+        PrinterColumn(
+            "Duration", "string", ".status.duration", "How long the run took, from start to finish.",
+        ),
         _AGE,
         PrinterColumn(
             "Workflow", "string", ".spec.workflowRef.name", "Workflow being run.", priority=1
@@ -179,7 +186,7 @@ def _merge(base: Schema, overlay: Schema) -> Schema:
     return merged
 
 
-def _strip_optional(node: Schema, path: str) -> Schema:
+def strip_optional(node: Schema, path: str) -> Schema:
     """`{anyOf: [X, {type: null}], ...rest}` as X merged with rest: optional means not required."""
     branches = [b for b in node["anyOf"] if b != _NULL]
     if len(branches) != 1:
@@ -192,7 +199,7 @@ def _expand(node: Schema, defs: Mapping[str, Schema], path: str) -> Schema:
     """Resolve `$ref` and Optional wrappers at the top of `node` until neither is left."""
     while "$ref" in node or "anyOf" in node:
         if "anyOf" in node:
-            node = _strip_optional(node, path)
+            node = strip_optional(node, path)
         else:
             rest = {k: v for k, v in node.items() if k != "$ref"}
             node = _merge(_ref_target(node["$ref"], defs), rest)

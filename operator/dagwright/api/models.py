@@ -149,8 +149,12 @@ class ContainerTask(ApiModel):
     """Any container image, with its own command."""
 
     image: str = Field(min_length=1, description="Container image.")
-    command: list[str] | None = Field(None, description="Entrypoint override.")
-    args: list[str] | None = Field(None, description="Arguments.")
+    command: list[str] | None = Field(
+        None, description="Entrypoint override (default: the image's ENTRYPOINT); may use templates."
+    )
+    args: list[str] | None = Field(
+        None, description="Arguments of the command (default: the image's CMD); may use templates."
+    )
     env: list[EnvVar] | None = Field(None, description="Environment variables.")
     working_dir: str | None = Field(None, description="Working directory.")
 
@@ -509,7 +513,7 @@ class TaskStatus(ApiModel):
 class Condition(ApiModel):
     """A Kubernetes-style condition."""
 
-    type: str = Field(description="Condition type.")
+    type: str = Field(description="Condition type: Ready, Reconciling, Stalled, Valid or Notified.")
     status: str = Field(description="True, False or Unknown.")
     reason: str | None = Field(None, description="CamelCase reason.")
     message: str | None = Field(None, description="Human message.")
@@ -541,7 +545,11 @@ class WorkflowRunStatus(ApiModel):
         # managedFields (and so the object) small for runs of thousands of tasks.
         json_schema_extra={"x-kubernetes-map-type": "atomic"},
     )
-    conditions: list[Condition] | None = Field(None, description="Conditions.")
+    conditions: list[Condition] | None = Field(
+        None,
+        description="Ready (True once Succeeded), Reconciling (while Pending, Queued or Running), "
+        "Stalled (Failed or Cancelled); Valid (False for an invalid spec) and Notified when relevant.",
+    )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
 
 
@@ -553,5 +561,7 @@ class WorkflowStatus(ApiModel):
     last_run: str | None = Field(None, description="Name of the latest run.")
     last_run_phase: RunPhase | None = Field(None, description="Phase of the latest run.")
     active_runs: list[str] | None = Field(None, description="Runs not finished yet.")
-    conditions: list[Condition] | None = Field(None, description="Conditions.")
+    conditions: list[Condition] | None = Field(
+        None, description="Valid (False for an invalid cron expression or time zone)."
+    )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,11 +15,13 @@ from dagwright.api.names import label_value
 from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
 from dagwright.cli.retry import build_retry_run
 from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
+from dagwright.cli.watching import follow_run
 from dagwright.kube import resources
 from dagwright.kube.http import ApiError, KubeHttp, load_configuration
 
 RUNS = "workflowruns"
 FINISHED = frozenset(phase.value for phase in FINISHED_RUN_PHASES)  # status dicts hold plain strings
+REDRAW_SECONDS = 1.0  # a terminal's view is redrawn this often (from the last version: no API call)
 
 
 def _http(args: argparse.Namespace) -> KubeHttp:
@@ -58,7 +58,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not runs:
         print("No workflow runs found.")
         return 0
-    _console().print(render_run_table(runs, all_namespaces=args.all_namespaces))
+    _console().print(render_run_table(runs, datetime.now(UTC), all_namespaces=args.all_namespaces))
     return 0
 
 
@@ -70,14 +70,17 @@ def cmd_get(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     """Follow the run until it finishes; exit 0 only when it succeeded.
 
-    On a terminal the view (header, progress bar, DAG tree) is redrawn in place. On a pipe each
-    change is one line (a task's phase or attempt, the run's progress), then the final view.
+    The run is followed through a Kubernetes watch, not by polling (`cli.watching`). On a
+    terminal the view (header, progress bar, DAG tree) is redrawn in place at each change and
+    every second. On a pipe each change is one line (a task's phase or attempt, the run's
+    progress), then the final view.
     """
     http, namespace, console = _http(args), _namespace(args), _console()
     if console.is_terminal:
         with Live(console=console, auto_refresh=False) as live:
-            return _follow(args, http, namespace,
-                           lambda run: live.update(render_run_live(run, datetime.now(UTC)), refresh=True))
+            return follow_run(http, namespace, args.run, args.timeout,
+                              lambda run: live.update(render_run_live(run, datetime.now(UTC)), refresh=True),
+                              redraw_every=REDRAW_SECONDS)
     last: dict[str, Any] | None = None
 
     def print_changes(run: dict[str, Any]) -> None:
@@ -86,26 +89,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
             print(line, flush=True)
         last = run
 
-    result = _follow(args, http, namespace, print_changes)
+    result = follow_run(http, namespace, args.run, args.timeout, print_changes)
     if last is not None:
         console.print()
         console.print(render_run_live(last, datetime.now(UTC)))
     return result
-
-
-def _follow(args: argparse.Namespace, http: KubeHttp, namespace: str,
-            show: Callable[[dict[str, Any]], None]) -> int:
-    deadline = time.monotonic() + args.timeout if args.timeout else None
-    while True:
-        run = _get_run(http, namespace, args.run)
-        show(run)
-        phase = (run.get("status") or {}).get("phase")
-        if phase in FINISHED:
-            return 0 if phase == "Succeeded" else 1
-        if deadline is not None and time.monotonic() > deadline:
-            print(f"dagwright: run still {phase} after {args.timeout}s", file=sys.stderr)
-            return 2
-        time.sleep(args.interval)
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -178,7 +166,7 @@ def add_user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=cmd_get)
     p = common(sub.add_parser("watch", help="follow a run until it ends (exit 0 if it succeeded)"))
     p.add_argument("run")
-    p.add_argument("--interval", type=float, default=1.0)
+    p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)  # ignored: a watch, not polling
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
     p.set_defaults(func=cmd_watch)
     p = common(sub.add_parser("retry", help="rerun the failed and skipped tasks of a finished run"))

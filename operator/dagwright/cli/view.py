@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dagwright.api.frozen import thaw_spec
-from dagwright.api.models import FINISHED_TASK_PHASES
+from dagwright.api.models import FINISHED_RUN_PHASES, FINISHED_TASK_PHASES
 from dagwright.api.timefmt import format_duration, parse_time
 from dagwright.planner.dag import topological_order
 
@@ -32,6 +32,7 @@ SYMBOLS = {"Succeeded": "✔", "Failed": "✖", "Running": "●", "Retrying": "�
 STYLES = {"Succeeded": "green", "Failed": "red", "Running": "cyan", "Retrying": "yellow",
           "Pending": "dim", "Skipped": "dim", "Cancelled": "magenta", "Queued": "dim"}
 FINISHED_TASK = frozenset(phase.value for phase in FINISHED_TASK_PHASES)  # status dicts hold plain strings
+FINISHED_RUN = frozenset(phase.value for phase in FINISHED_RUN_PHASES)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,15 @@ def _duration(task: dict[str, Any], now: datetime) -> str:
     return format_duration(end - parse_time(task["startedAt"]))
 
 
+def run_duration(status: dict[str, Any], now: datetime) -> str:
+    """How long the run took, or, while it runs, how long it has been running."""
+    if status.get("duration"):
+        return str(status["duration"])
+    if not status.get("startedAt") or status.get("phase") in FINISHED_RUN:
+        return ""
+    return format_duration(now - parse_time(status["startedAt"]))
+
+
 def _phase(phase: str) -> Text:
     return Text(f"{SYMBOLS.get(phase, ' ')} {phase}", style=STYLES.get(phase, ""))
 
@@ -100,7 +110,7 @@ def _run_dag(run: dict[str, Any]) -> Dag:
     return tuple(status.get("tasks") or {}), {}
 
 
-def run_header(run: dict[str, Any]) -> Table:
+def run_header(run: dict[str, Any], now: datetime) -> Table:
     """Name, namespace, phase, progress, duration and message as a two-column grid."""
     meta, status = run["metadata"], run.get("status") or {}
     grid = Table.grid(padding=(0, 2))
@@ -112,8 +122,8 @@ def run_header(run: dict[str, Any]) -> Table:
     grid.add_row("Progress:", status.get("progress", "-"))
     if status.get("startedAt"):
         grid.add_row("Started:", status["startedAt"])
-    if status.get("duration"):
-        grid.add_row("Duration:", status["duration"])
+    if run_duration(status, now):
+        grid.add_row("Duration:", run_duration(status, now))
     if status.get("message"):
         grid.add_row("Message:", status["message"])
     return grid
@@ -155,16 +165,16 @@ def progress_bar(run: dict[str, Any]) -> Table:
 
 def render_run(run: dict[str, Any], now: datetime) -> RenderableType:
     """`argo get`-like view: the header, then the DAG tree."""
-    return Group(run_header(run), Text(""), task_tree(run, now))
+    return Group(run_header(run, now), Text(""), task_tree(run, now))
 
 
 def render_run_live(run: dict[str, Any], now: datetime) -> RenderableType:
     """What `dagwright watch` redraws: the header, a progress bar and the DAG tree."""
-    return Group(run_header(run), progress_bar(run), Text(""), task_tree(run, now))
+    return Group(run_header(run, now), progress_bar(run), Text(""), task_tree(run, now))
 
 
-def render_run_table(runs: list[dict[str, Any]], all_namespaces: bool = False) -> Table:
-    """One line per run, like `kubectl get workflowruns`."""
+def render_run_table(runs: list[dict[str, Any]], now: datetime, all_namespaces: bool = False) -> Table:
+    """One line per run, like `kubectl get workflowruns`; DURATION counts up while a run runs."""
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     columns = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "WORKFLOW", "PHASE", "PROGRESS", "STARTED",
                                                            "DURATION"]
@@ -175,7 +185,7 @@ def render_run_table(runs: list[dict[str, Any]], all_namespaces: bool = False) -
         workflow = ((run.get("spec") or {}).get("workflowRef") or {}).get("name") or "(inline)"
         cells: list[str | Text] = [meta["namespace"]] if all_namespaces else []
         cells += [meta["name"], workflow, _phase(status.get("phase", "Pending")), status.get("progress", ""),
-                  status.get("startedAt", ""), status.get("duration", "")]
+                  status.get("startedAt", ""), run_duration(status, now)]
         table.add_row(*cells)
     return table
 

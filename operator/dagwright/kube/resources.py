@@ -77,6 +77,11 @@ def get_custom(http: KubeHttp, namespace: str, plural: str, name: str) -> dict[s
         raise
 
 
+def custom_path(namespace: str, plural: str) -> str:
+    """The path to list and watch Workflows or WorkflowRuns of one namespace."""
+    return _ns_path(CRD_BASE, namespace, plural)
+
+
 def list_custom(http: KubeHttp, namespace: str | None, plural: str, selector: str | None = None) -> list[dict[str, Any]]:
     """Workflows or WorkflowRuns of a namespace (None: all)."""
     path = _ns_path(CRD_BASE, namespace, plural) if namespace else f"{CRD_BASE}/{plural}"

@@ -120,9 +120,10 @@ def _from_job(
     work: _Pass, task: Task, previous: TaskStatus | None, job: ObservedJob
 ) -> TaskStatus:
     now = work.snapshot.now
-    if previous is not None and previous.attempts == job.attempt and not work.stopping:
+    if previous is not None and previous.attempts == job.attempt:
         # Nothing new about this attempt: keep the entry as it is (the hot path of big runs).
-        if job.state == JobState.ACTIVE and previous.phase == TaskPhase.RUNNING:
+        # A final phase stays final, even when the run is cancelled or times out later.
+        if job.state == JobState.ACTIVE and previous.phase == TaskPhase.RUNNING and not work.stopping:
             return previous
         if job.state != JobState.ACTIVE and previous.phase in FINISHED_TASK_PHASES:
             return previous
@@ -183,9 +184,9 @@ def _after_failure(
 ) -> TaskStatus:
     now = work.snapshot.now
     policy = effective_retry_policy(work.snapshot.spec, task)
-    if work.stopping:
-        return _cancelled(work, base, message)
     if attempt >= max_attempts(policy):
+        # Failed for good, whether or not the run is stopping: the outcome must not depend on
+        # whether the status write of the pass that saw the failure landed before a cancel.
         return base.model_copy(
             update={
                 "phase": TaskPhase.FAILED,
@@ -199,6 +200,8 @@ def _after_failure(
         next_at = parse_time(previous.next_attempt_at)
     else:
         next_at = failed_at + timedelta(seconds=retry_delay(policy, attempt))
+    if work.stopping:
+        return _cancelled(work, base, message)
     retrying = base.model_copy(
         update={
             "phase": TaskPhase.RETRYING,

@@ -37,7 +37,7 @@ class RunIdentity:
 
 
 def build_labels(run: RunIdentity, task: str | None = None, attempt: int | None = None) -> dict[str, str]:
-    """The labels of API.md for an object of `run` (and of one task attempt)."""
+    """The labels docs/api.md promises on an object of `run` (and of one task attempt)."""
     labels = {LABEL_WORKFLOW: label_value(run.workflow), LABEL_RUN: label_value(run.name), **MANAGED_BY}
     if task is not None:
         labels[LABEL_TASK] = task

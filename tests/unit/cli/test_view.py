@@ -15,6 +15,7 @@ from dagwright.cli.view import (
     render_run,
     render_run_live,
     render_run_table,
+    run_duration,
 )
 
 NOW = datetime(2026, 11, 24, 2, 10, tzinfo=UTC)
@@ -76,6 +77,7 @@ def test_get_shows_the_header_and_each_task_with_phase_attempts_duration_and_mes
     lines = text.splitlines()
     assert any(line.split() == ["Phase:", "●", "Running"] for line in lines)
     assert any(line.split() == ["Progress:", "2/4"] for line in lines)
+    assert any(line.split() == ["Duration:", "10m0s"] for line in lines)  # running: time since it started
     row = {line.split()[0].lstrip("├└│─ "): line for line in lines if "─" in line}
     assert row["a"].split()[1:] == ["✔", "Succeeded", "1", "45s"]
     assert row["b"].split()[1:4] == ["✖", "Failed", "3"] and "attempt 3 failed: exit code 2" in row["b"]
@@ -104,8 +106,24 @@ def test_watch_on_a_pipe_prints_every_task_first_then_only_what_changed():
 def test_the_runs_table_lists_name_workflow_phase_and_progress():
     inline = {"metadata": {"name": "adhoc", "namespace": "data"}, "spec": {"workflowSpec": {"tasks": []}},
               "status": {"phase": "Succeeded", "progress": "1/1", "duration": "4s"}}
-    text = as_text(render_run_table([diamond_run(), inline], all_namespaces=True))
+    text = as_text(render_run_table([diamond_run(), inline], NOW, all_namespaces=True))
     header, first, second = text.splitlines()[:3]
     assert header.split() == ["NAMESPACE", "NAME", "WORKFLOW", "PHASE", "PROGRESS", "STARTED", "DURATION"]
-    assert first.split() == ["data", "diamond-1", "diamond", "●", "Running", "2/4", "2026-11-24T02:00:00Z"]
+    # a running run's DURATION is the time since it started (NOW is 02:10:00)
+    assert first.split() == ["data", "diamond-1", "diamond", "●", "Running", "2/4", "2026-11-24T02:00:00Z", "10m0s"]
     assert second.split() == ["data", "adhoc", "(inline)", "✔", "Succeeded", "1/1", "4s"]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ({"phase": "Running", "startedAt": "2026-11-24T02:00:00Z"}, "10m0s"),
+        ({"phase": "Succeeded", "startedAt": "2026-11-24T02:00:00Z", "duration": "4s"}, "4s"),
+        ({"phase": "Failed", "startedAt": "2026-11-24T02:00:00Z"}, ""),
+        ({"phase": "Queued"}, ""),
+    ],
+    ids=["running: since it started", "finished: as written", "finished without a duration: none",
+         "not started: none"],
+)
+def test_a_runs_duration(status, expected):
+    assert run_duration(status, NOW) == expected

@@ -171,6 +171,50 @@ def test_cancel_stops_running_tasks_and_starts_no_more():
     assert plan_run(world.snapshot()).create == []
 
 
+def test_a_task_that_failed_stays_failed_when_the_run_is_cancelled_later():
+    """A final phase never changes: cancelling the run stops what runs, not what already ended."""
+    tasks = [{"name": "a"}, {"name": "long"}, {"name": "after", "dependsOn": ["a"], "triggerRule": "AnyFailed"}]
+    world = World(spec_of(tasks), outcomes={("a", 0): "fail", ("long", 0): "hang", ("after", 0): "hang"})
+    world.step()
+    world.tick()
+    assert world.step().status.tasks["a"].phase == "Failed"
+    world.cancel = True
+    plan = world.step()
+    assert plan.status.phase == "Cancelled"
+    assert {n: t.phase for n, t in plan.status.tasks.items()} == {
+        "a": "Failed", "long": "Cancelled", "after": "Cancelled"
+    }
+    assert plan.status.tasks["a"].message == "attempt 1 failed: exit code 1"
+
+
+@pytest.mark.parametrize("status_written", [True, False], ids=["after the failure was stored",
+                                                               "before the failure was stored"])
+def test_a_failure_with_no_retries_left_is_failed_even_if_the_cancel_comes_first(status_written):
+    """Whether the pass that saw the failure wrote its status before the cancel (or crashed
+    first) must not change the outcome: Failed, not Cancelled."""
+    world = World(spec_of([{"name": "a"}, {"name": "long"}]), outcomes={("a", 0): "fail", ("long", 0): "hang"})
+    world.step()
+    world.tick()
+    if status_written:
+        world.step()
+    world.cancel = True
+    plan = world.step()
+    assert plan.status.tasks["a"].phase == "Failed"
+    assert plan.status.tasks["long"].phase == "Cancelled"
+
+
+def test_a_failure_with_retries_left_is_cancelled_when_the_run_is_cancelled():
+    world = World(spec_of([{"name": "a", "retries": {"limit": 2, "backoffSeconds": 60}}]),
+                  outcomes={("a", 0): "fail"})
+    world.step()
+    world.tick()
+    world.cancel = True
+    plan = world.step()
+    assert plan.status.tasks["a"].phase == "Cancelled"
+    assert plan.status.tasks["a"].message == "attempt 1 failed: exit code 1"
+    assert plan.create == []
+
+
 def test_a_run_timeout_fails_the_run_and_stops_its_tasks():
     world = World(spec_of(CHAIN, timeoutSeconds=30), outcomes={("a", 0): "hang"})
     plan = world.step()
