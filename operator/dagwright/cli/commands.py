@@ -17,7 +17,8 @@ from dagwright.cli.retry import build_retry_run
 from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
 from dagwright.cli.watching import follow_run
 from dagwright.kube import resources
-from dagwright.kube.http import ApiError, KubeHttp, load_configuration
+from dagwright.kube.errors import AlreadyExists, ApiError
+from dagwright.kube.http import KubeHttp, load_configuration
 
 RUNS = "workflowruns"
 FINISHED = frozenset(phase.value for phase in FINISHED_RUN_PHASES)  # status dicts hold plain strings
@@ -114,10 +115,10 @@ def cmd_retry(args: argparse.Namespace) -> int:
         body = build_retry_run(original, name)
         try:
             resources.create_custom(http, namespace, RUNS, body)
+        except AlreadyExists:
+            continue
         except ApiError as error:
-            if error.status == 409:
-                continue
-            raise SystemExit(f"dagwright: {error.reason}") from None
+            raise SystemExit(f"dagwright: {error.message}") from None
         print(f"workflowrun {name} created (retry of {args.run})")
         return 0
     raise SystemExit("dagwright: too many retries of this run")
@@ -145,7 +146,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         try:
             print(resources.pod_log(http, namespace, pods[0]["metadata"]["name"]), end="")
         except ApiError as error:
-            print(f"(logs unavailable: {error.reason})", file=sys.stderr)
+            print(f"(logs unavailable: {error.message})", file=sys.stderr)
             status = 1
     return status
 

@@ -15,7 +15,7 @@ from dagwright.api.timefmt import parse_time
 from dagwright.cli.commands import _http, _namespace, common
 from dagwright.controller.workflows import build_scheduled_run
 from dagwright.kube import resources
-from dagwright.kube.http import ApiError
+from dagwright.kube.errors import AlreadyExists, ApiError
 from dagwright.schedule import ScheduleError, backfill_runs, fire_times, manual_run, scheduled_run_name
 
 BACKFILL_LIMIT = 1000
@@ -43,11 +43,11 @@ def _create(args: argparse.Namespace, body: dict[str, Any]) -> bool:
         resources.create_custom(_http(args), body["metadata"]["namespace"], "workflowruns", body)
         print(f"workflowrun {body['metadata']['name']} created")
         return True
+    except AlreadyExists:
+        print(f"workflowrun {body['metadata']['name']} already exists (same workflow and logical date)")
+        return False
     except ApiError as error:
-        if error.status == 409:
-            print(f"workflowrun {body['metadata']['name']} already exists (same workflow and logical date)")
-            return False
-        raise SystemExit(f"dagwright: {error.reason}") from None
+        raise SystemExit(f"dagwright: {error.message}") from None
 
 
 def cmd_trigger(args: argparse.Namespace) -> int:

@@ -18,8 +18,9 @@ from typing import Any
 
 from dagwright.api.models import FINISHED_RUN_PHASES, RunPhase
 from dagwright.kube import resources
+from dagwright.kube.errors import ApiError
 from dagwright.kube.follow import follow_object
-from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.http import KubeHttp
 
 RUNS = "workflowruns"
 FINISHED = frozenset(phase.value for phase in FINISHED_RUN_PHASES)  # status dicts hold plain strings
@@ -63,7 +64,7 @@ def follow_run(http: KubeHttp, namespace: str, name: str, timeout: float,
         if isinstance(update, _End):
             return _timed_out(last, timeout)
         if isinstance(update, ApiError):
-            raise SystemExit(f"dagwright: {update.reason}")
+            raise SystemExit(f"dagwright: {update.message}")
         if isinstance(update, BaseException):
             raise SystemExit(f"dagwright: cannot watch WorkflowRun '{name}': {update}")
         if update is None:

@@ -19,7 +19,8 @@ from typing import Any
 from dagwright.api.models import Task, WorkflowSpec
 from dagwright.controller import metrics
 from dagwright.kube import resources
-from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.errors import AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid
+from dagwright.kube.http import KubeHttp
 from dagwright.kube.jobindex import JobIndex, RunKey
 from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job, read_termination_message
 from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob
@@ -125,12 +126,12 @@ class Dispatcher:
         try:
             manifest = build_job(identity, spec, task, job.attempt)
             created = resources.create_job(self.http, manifest)
-        except ApiError as error:
-            if error.status == 409:
-                return self._adopt(key, identity, job, now)
-            if error.status in (400, 422) or (error.status == 403 and "quota" not in error.reason):
-                return self._record_failure(key, job, f"the API server refused the Job: {error.reason}")
-            raise
+        except AlreadyExists:
+            return self._adopt(key, identity, job, now)
+        except (BadRequest, Invalid, Forbidden) as error:
+            if error.transient:
+                raise  # a full ResourceQuota: create it on a later pass
+            return self._record_failure(key, job, f"the API server refused the Job: {error.message}")
         except (TemplateError, ValueError) as error:
             return self._record_failure(key, job, f"cannot render the Job: {error}")
         self._record(key, created, now)
@@ -143,7 +144,7 @@ class Dispatcher:
     def _adopt(self, key: RunKey, identity: RunIdentity, job: JobToCreate, now: datetime) -> bool:
         existing = resources.get_job(self.http, identity.namespace, job.name)
         if existing is None:
-            raise ApiError(409, "POST", job.name, "exists, then did not: will look again")
+            raise Conflict(409, "POST", job.name, "exists, then did not: will look again")
         owners = {o.get("uid") for o in existing["metadata"].get("ownerReferences") or []}
         if identity.uid not in owners:
             return self._record_failure(key, job, f"a Job named {job.name} already exists and is not this run's")

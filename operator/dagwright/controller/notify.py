@@ -1,8 +1,9 @@
 """Delivering run-finished notifications: a JSON POST to each webhook the planner says is due.
 
 What is due and what it says are decided in `planner/notifications.py`. `deliver` posts with
-retries and exponential backoff, in a thread; `Notifier` sends a finished run's notifications
-once, in the background, and records the outcome.
+retries and exponential backoff, in a thread, to an address `webhookguard` checked (never
+link-local or cloud metadata unless the operator allows it); `Notifier` sends a finished run's
+notifications once, in the background, and records the outcome.
 Delivery is recorded on the run as the `Notified` condition, so it happens once per run even
 across operator restarts (at least once: a crash mid-delivery sends again), and a failed
 delivery never changes the run's phase — it posts a `NotificationFailed` Event instead.
@@ -25,8 +26,10 @@ from dagwright.api.models import Notification, WorkflowRunStatus
 from dagwright.api.timefmt import format_time
 from dagwright.api.vocabulary import EventReason
 from dagwright.controller.events import EventSink
+from dagwright.controller.webhookguard import Target, WebhookPolicy, WebhookRefused, connection_kwargs, resolve_target
 from dagwright.kube import resources
-from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.errors import ApiError
+from dagwright.kube.http import KubeHttp
 from dagwright.planner.conditions import is_notified, with_notified
 from dagwright.planner.notifications import build_payload, due_notifications
 
@@ -36,27 +39,54 @@ log = logging.getLogger("dagwright.notify")
 ATTEMPTS = 4
 FIRST_BACKOFF_SECONDS = 1.0
 TIMEOUT_SECONDS = 10.0
+DENY_LINK_LOCAL = WebhookPolicy()
 
 
 def deliver(url: str, payload: dict[str, Any], attempts: int = ATTEMPTS,
-            first_backoff: float = FIRST_BACKOFF_SECONDS) -> str | None:
-    """POST `payload` to `url`, retrying failures with backoff; None on success, else the error."""
+            first_backoff: float = FIRST_BACKOFF_SECONDS, policy: WebhookPolicy = DENY_LINK_LOCAL) -> str | None:
+    """POST `payload` to `url`, retrying failures with backoff; None on success, else the error.
+
+    A URL that `webhookguard` refuses is not tried at all (and not retried): the error says why.
+    """
     body = json.dumps(payload).encode()
     error = "not attempted"
-    with urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=TIMEOUT_SECONDS)) as pool:
-        for attempt in range(attempts):
+    for attempt in range(attempts):
+        try:
+            target = resolve_target(url, policy)
+        except WebhookRefused as refused:
+            return str(refused)
+        except OSError as exc:  # the name does not resolve (yet): like a refused connection
+            error = f"cannot resolve the webhook host: {exc}"
+        else:
             try:
-                response = pool.request("POST", url, body=body, headers={"Content-Type": "application/json"})
-                if 200 <= response.status < 300:
+                status = _post(target, body)
+                if 200 <= status < 300:
                     return None
-                error = f"HTTP {response.status}"
-                if 400 <= response.status < 500 and response.status not in (408, 429):
+                error = f"HTTP {status}"
+                if 400 <= status < 500 and status not in (408, 429):
                     break
             except urllib3.exceptions.HTTPError as exc:
                 error = str(exc)
-            if attempt + 1 < attempts:
-                time.sleep(first_backoff * 2**attempt)
+        if attempt + 1 < attempts:
+            time.sleep(first_backoff * 2**attempt)
     return f"{error} after {attempt + 1} attempt(s)"
+
+
+def _post(target: Target, body: bytes) -> int:
+    """One POST to the first checked address of `target`; redirects are not followed (they would skip the check)."""
+    pool_class = urllib3.HTTPSConnectionPool if target.scheme == "https" else urllib3.HTTPConnectionPool
+    headers = {"Content-Type": "application/json", "Host": _host_header(target)}
+    with pool_class(target.addresses[0], target.port, timeout=urllib3.Timeout(total=TIMEOUT_SECONDS), retries=False,
+                    maxsize=1, **connection_kwargs(target)) as pool:
+        response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
+                                assert_same_host=False)
+        return int(response.status)
+
+
+def _host_header(target: Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
 
 
 class Notifier:
@@ -75,6 +105,7 @@ class Notifier:
         self.clock = clock
         self.workflow_of = workflow_of
         self.record = record
+        self.policy = DENY_LINK_LOCAL  # the operator's --allow-link-local-webhooks
         self._sending: set[str] = set()
 
     def notify_if_due(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
@@ -95,7 +126,7 @@ class Notifier:
         for i, notification in enumerate(due):
             try:
                 url = await asyncio.to_thread(self._webhook_url, body["metadata"]["namespace"], notification)
-                error = await asyncio.to_thread(deliver, url, payload)
+                error = await asyncio.to_thread(deliver, url, payload, policy=self.policy)
             except (ApiError, ValueError) as exc:
                 error = f"cannot read the webhook URL: {exc}"
             if error:

@@ -28,7 +28,8 @@ from dagwright.controller.statuswriter import StatusWriter
 from dagwright.controller.store import RunKey, RunStore, is_finished, run_key, run_phase, workflow_name_of
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube import resources
-from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.errors import ApiError, NotFound
+from dagwright.kube.http import KubeHttp
 from dagwright.kube.jobindex import JobIndex
 from dagwright.planner.admission import RunInLine, assess_admission
 from dagwright.planner.conditions import build_run_conditions
@@ -219,10 +220,8 @@ class RunReconciler:
         meta = body["metadata"]
         try:
             updated = await asyncio.to_thread(resources.patch_status, self.http, meta["namespace"], RUNS, meta["name"], patch)
-        except ApiError as error:
-            if error.status == 404:
-                return False
-            raise
+        except NotFound:
+            return False
         self.store.observe_written({**updated, "apiVersion": updated.get("apiVersion", API_VERSION),
                                     "kind": updated.get("kind", "WorkflowRun")})
         return True

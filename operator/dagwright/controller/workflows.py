@@ -28,7 +28,8 @@ from dagwright.controller.runs import RunReconciler
 from dagwright.controller.specs import RUNS, WORKFLOWS
 from dagwright.controller.store import RunStore, WorkflowKey, workflow_name_of
 from dagwright.kube import resources
-from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.errors import AlreadyExists, NotFound
+from dagwright.kube.http import KubeHttp
 from dagwright.schedule import (
     ActiveRun,
     FinishedRun,
@@ -146,9 +147,8 @@ class WorkflowReconciler:
             try:
                 created = await asyncio.to_thread(resources.create_custom, self.http, meta["namespace"], RUNS, body)
                 self.runs.observe_run(created)
-            except ApiError as error:
-                if error.status != 409:
-                    raise
+            except AlreadyExists:
+                pass  # created by an earlier pass (or another replica): the fire is done
         for name in plan.cancel:
             await asyncio.to_thread(resources.patch_custom, self.http, meta["namespace"], RUNS, name,
                                     {"spec": {"cancel": True}})
@@ -215,8 +215,6 @@ class WorkflowReconciler:
         try:
             updated = await asyncio.to_thread(resources.patch_status, self.http, meta["namespace"], WORKFLOWS,
                                               meta["name"], patch)
-        except ApiError as error:
-            if error.status == 404:
-                return
-            raise
+        except NotFound:
+            return
         self.store.observe_workflow_written(updated)

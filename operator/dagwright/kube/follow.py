@@ -14,26 +14,20 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import urllib3
-
-from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.errors import ApiError, Gone, status_error
+from dagwright.kube.http import KubeHttp
 
 WATCH_SECONDS = 290
 """The longest one watch request stays open before it is re-opened."""
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 10.0
-GONE = 410
-
-
-class _Expired(Exception):
-    """The watch's resourceVersion is too old (410 Gone): list again."""
 
 
 def _transient(error: Exception) -> bool:
     """A failure worth retrying: the connection, or the API server busy or failing."""
     if isinstance(error, ApiError):
-        return error.status == 429 or error.status >= 500
-    return isinstance(error, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError)
+        return error.transient
+    return isinstance(error, ConnectionError | TimeoutError)
 
 
 def follow_object(
@@ -66,18 +60,14 @@ def follow_object(
                 for event in http.stream(path, query, max(seconds, 1) + 30):
                     kind, obj = event.get("type"), event.get("object") or {}
                     if kind == "ERROR":
-                        if obj.get("code") == GONE:
-                            raise _Expired()
-                        raise ApiError(int(obj.get("code") or 500), "WATCH", path, str(obj.get("message")))
+                        raise status_error(obj, "WATCH", path)  # Gone (410): list again
                     version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
                     if kind == "BOOKMARK":
                         continue
                     yield None if kind == "DELETED" else obj
-        except _Expired:
+        except Gone:
             continue
         except Exception as error:
-            if isinstance(error, ApiError) and error.status == GONE:
-                continue
             if not _transient(error):
                 raise
             sleep(backoff)

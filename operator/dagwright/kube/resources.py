@@ -1,7 +1,8 @@
 """The API calls Dagwright makes, one function each, on plain dicts (the thin API layer).
 
-Every function is blocking and does exactly one request. Paths and verbs live here and
-nowhere else, so the operator's RBAC (charts/) can be read off this file.
+Every function is blocking and makes exactly one call (which the client may send again, see
+`kube.retry`); failures are `kube.errors` types. Paths and verbs live here and nowhere else, so
+the operator's RBAC (charts/) can be read off this file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dagwright.api.models import GROUP, VERSION
-from dagwright.kube.http import MERGE_PATCH, ApiError, KubeHttp
+from dagwright.kube.errors import NotFound
+from dagwright.kube.http import KubeHttp
+from dagwright.kube.retry import MERGE_PATCH
 
 CRD_BASE = f"/apis/{GROUP}/{VERSION}"
 PROPAGATION_BACKGROUND = {"propagationPolicy": "Background"}
@@ -23,7 +26,7 @@ def _ns_path(base: str, namespace: str, plural: str, name: str | None = None) ->
 
 
 def create_job(http: KubeHttp, body: dict[str, Any]) -> dict[str, Any]:
-    """POST a Job; ApiError 409 when one of that name exists."""
+    """POST a Job; AlreadyExists when one of that name exists."""
     return http.request("POST", _ns_path("/apis/batch/v1", body["metadata"]["namespace"], "jobs"), body)
 
 
@@ -31,10 +34,8 @@ def get_job(http: KubeHttp, namespace: str, name: str) -> dict[str, Any] | None:
     """A Job, or None when there is none of that name."""
     try:
         return http.request("GET", _ns_path("/apis/batch/v1", namespace, "jobs", name))
-    except ApiError as error:
-        if error.status == 404:
-            return None
-        raise
+    except NotFound:
+        return None
 
 
 def suspend_job(http: KubeHttp, namespace: str, name: str) -> None:
@@ -42,9 +43,8 @@ def suspend_job(http: KubeHttp, namespace: str, name: str) -> None:
     try:
         http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name),
                      {"spec": {"suspend": True}}, content_type=MERGE_PATCH)
-    except ApiError as error:
-        if error.status != 404:
-            raise
+    except NotFound:
+        pass
 
 
 def watch_jobs_path(namespace: str | None) -> str:
@@ -71,10 +71,8 @@ def get_custom(http: KubeHttp, namespace: str, plural: str, name: str) -> dict[s
     """A Workflow or WorkflowRun, or None when absent."""
     try:
         return http.request("GET", _ns_path(CRD_BASE, namespace, plural, name))
-    except ApiError as error:
-        if error.status == 404:
-            return None
-        raise
+    except NotFound:
+        return None
 
 
 def custom_path(namespace: str, plural: str) -> str:
@@ -89,7 +87,7 @@ def list_custom(http: KubeHttp, namespace: str | None, plural: str, selector: st
 
 
 def create_custom(http: KubeHttp, namespace: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Create a Workflow or WorkflowRun; ApiError 409 when that name exists."""
+    """Create a Workflow or WorkflowRun; AlreadyExists when that name exists."""
     return http.request("POST", _ns_path(CRD_BASE, namespace, plural), body)
 
 
@@ -102,9 +100,8 @@ def delete_custom(http: KubeHttp, namespace: str, plural: str, name: str) -> Non
     """Delete a Workflow or WorkflowRun (its Jobs follow through garbage collection)."""
     try:
         http.request("DELETE", _ns_path(CRD_BASE, namespace, plural, name), PROPAGATION_BACKGROUND)
-    except ApiError as error:
-        if error.status != 404:
-            raise
+    except NotFound:
+        pass
 
 
 def patch_status(http: KubeHttp, namespace: str, plural: str, name: str, status_patch: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Runs in a daemon thread per namespace (or one for all namespaces): lists, hands the items to
 `on_list`, then streams changes to `on_event` until told to stop; relists after 410 Gone and
-backs off on errors. Knows nothing of what the objects mean.
+backs off on errors. Knows nothing of what the objects mean. The resourceVersion it resumes
+from is whatever the server last sent, passed back as an opaque string, never compared.
 """
 
 from __future__ import annotations
@@ -13,17 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dagwright.kube.http import ApiError, KubeHttp
+from dagwright.kube.errors import Gone, status_error
+from dagwright.kube.http import KubeHttp
 
 log = logging.getLogger("dagwright.watch")
 
 WATCH_TIMEOUT_SECONDS = 290
 ListHandler = Callable[[str | None, list[dict[str, Any]]], None]
 EventHandler = Callable[[str, dict[str, Any]], None]
-
-
-class _Expired(Exception):
-    """The watch's resourceVersion is too old (410 Gone): relist."""
 
 
 class LabelWatch:
@@ -59,8 +57,8 @@ class LabelWatch:
                 backoff = 0.2
                 while not self._stopping.is_set():
                     version = self._watch(namespace, version)
-            except _Expired:
-                continue
+            except Gone:
+                continue  # the watch's resourceVersion is too old: list again at once
             except Exception as error:  # noqa: BLE001 - any failure: log, back off, relist
                 log.warning("%s watch (%s) failed: %s; retrying in %.1fs", self.name, namespace or "all", error, backoff)
                 time.sleep(backoff)
@@ -72,9 +70,7 @@ class LabelWatch:
         for event in self.http.stream(self.path_of(namespace), query, WATCH_TIMEOUT_SECONDS + 30):
             kind, obj = event.get("type"), event.get("object", {})
             if kind == "ERROR":
-                if obj.get("code") == 410:
-                    raise _Expired()
-                raise ApiError(obj.get("code", 500), "WATCH", self.name, str(obj.get("message")))
+                raise status_error(obj, "WATCH", self.path_of(namespace))  # Gone (410): relist
             version = obj.get("metadata", {}).get("resourceVersion", version)
             if kind != "BOOKMARK":
                 self.on_event(str(kind), obj)

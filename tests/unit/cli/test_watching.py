@@ -17,8 +17,8 @@ import pytest
 import urllib3
 
 from dagwright.cli import watching
+from dagwright.kube.errors import ApiError, ConnectionFailed, api_error
 from dagwright.kube.follow import follow_object
-from dagwright.kube.http import ApiError
 
 PATH = "/apis/dagwright.io/v1alpha1/namespaces/data/workflowruns"
 
@@ -92,7 +92,7 @@ def test_a_watch_the_server_ends_is_reopened_from_the_last_version_seen_bookmark
 @pytest.mark.parametrize(
     "expiry",
     [[event("ERROR", {"code": 410, "message": "too old resource version"})],
-     ApiError(410, "GET", PATH, '{"message": "Gone"}')],
+     api_error(410, "GET", PATH, '{"kind": "Status", "reason": "Gone", "message": "Gone"}')],
     ids=["410 as a watch event", "410 as the answer"],
 )
 def test_an_expired_watch_relists(expiry: Any) -> None:
@@ -103,8 +103,8 @@ def test_an_expired_watch_relists(expiry: Any) -> None:
 
 @pytest.mark.parametrize(
     "failure",
-    [ApiError(503, "GET", PATH, "{}"), ApiError(429, "GET", PATH, "{}"),
-     urllib3.exceptions.ProtocolError("connection reset")],
+    [api_error(503, "GET", PATH, "{}"), api_error(429, "GET", PATH, "{}"),
+     ConnectionFailed("GET", PATH, urllib3.exceptions.ProtocolError("connection reset"), unsent=False)],
     ids=["503", "429", "dropped connection"],
 )
 def test_transient_failures_are_retried(failure: Exception) -> None:
@@ -113,7 +113,7 @@ def test_transient_failures_are_retried(failure: Exception) -> None:
 
 
 def test_a_refusal_is_not_retried() -> None:
-    http = FakeHttp([ApiError(403, "GET", PATH, '{"message": "forbidden"}')], [])
+    http = FakeHttp([api_error(403, "GET", PATH, '{"message": "forbidden"}')], [])
     with pytest.raises(ApiError, match="forbidden"):
         versions(http, 1)
 

@@ -14,7 +14,16 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from dagwright.kube.http import ApiError
+from dagwright.kube.errors import ApiError, api_error
+
+_REASONS = {400: "BadRequest", 403: "Forbidden", 404: "NotFound", 409: "AlreadyExists", 422: "Invalid",
+            429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+
+
+def _error(status: int, method: str, path: str, message: str) -> ApiError:
+    """The typed error the real client raises for this answer (a Status object, as the API server sends)."""
+    body = {"kind": "Status", "status": "Failure", "code": status, "reason": _REASONS.get(status, ""), "message": message}
+    return api_error(status, method, path, json.dumps(body))
 
 
 def merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -75,14 +84,14 @@ class FakeApi:
         self.calls.append((method, resource))
         if self._faults[(method, resource)]:
             status, message = self._faults[(method, resource)].pop(0)
-            raise ApiError(status, method, path, json.dumps({"kind": "Status", "message": message}))
+            raise _error(status, method, path, message)
         if method == "POST" and resource == "events":
             self.events.append(body)
             return body
         if method == "POST":
             target = f"{path}/{body['metadata']['name']}"
             if target in self.objects:
-                raise ApiError(409, method, path, json.dumps({"message": f"{target} already exists"}))
+                raise _error(409, method, path, f"{target} already exists")
             return self.add(target, body)
         subresource = path.endswith("/status")
         target = path.removesuffix("/status")
@@ -91,7 +100,7 @@ class FakeApi:
                      if p.rsplit("/", 1)[0] == target and _selected(b, (query or {}).get("labelSelector"))]
             return {"items": items}
         if target not in self.objects:
-            raise ApiError(404, method, path, json.dumps({"message": f"{target} not found"}))
+            raise _error(404, method, path, f"{target} not found")
         if method == "GET":
             return copy.deepcopy(self.objects[target])
         if method == "PATCH":

@@ -134,7 +134,8 @@ def test_a_job_of_that_name_owned_by_someone_else_fails_the_attempt_and_is_left_
     assert api.objects[f"{JOBS}/{job}"]["metadata"]["ownerReferences"] == [{"uid": "somebody-else"}]
 
 
-@pytest.mark.parametrize("code, message", [(403, "exceeded quota: compute, requested: pods=1"),
+@pytest.mark.parametrize("code, message", [(403, 'jobs.batch "etl-a-1" is forbidden: exceeded quota: compute, '
+                                                 "requested: count/jobs.batch=1"),
                                            (500, "etcdserver: request timed out"),
                                            (429, "too many requests")],
                          ids=["a quota refusal", "a server error", "throttling"])
