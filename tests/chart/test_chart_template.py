@@ -179,8 +179,22 @@ def test_no_rule_uses_wildcards_or_escalation_verbs():
                 "9090",
             ],
         ),
+        (
+            ("notifications.allowLinkLocalWebhooks=true",),
+            [
+                "operator",
+                "--all-namespaces",
+                "--json-logs",
+                "--liveness-endpoint",
+                "http://0.0.0.0:8080/healthz",
+                "--metrics-port",
+                "9090",
+                "--allow-link-local-webhooks",
+            ],
+        ),
     ],
-    ids=["all namespaces by default", "a --namespace per watched namespace"],
+    ids=["all namespaces by default", "a --namespace per watched namespace",
+         "link-local webhooks only when notifications.allowLinkLocalWebhooks"],
 )
 def test_the_operator_command(sets, expected):
     docs = render(*sets)

@@ -1,4 +1,4 @@
-"""Faults: Jobs deleted under the operator, two operators at once, no duplicate or lost task."""
+"""Faults: Jobs deleted under the operator, two operators at once, a full quota; no duplicate or lost task."""
 
 from __future__ import annotations
 
@@ -55,4 +55,30 @@ def test_a_run_deleted_mid_run_takes_its_jobs_with_it_and_others_go_on(kube, ope
     kube.wait_for("jobs garbage-collected", lambda: not kube.jobs("doomed"), timeout=60)
     kube.create_run("survivor", spec={"tasks": [task("a")]})
     assert kube.wait_for_phase("survivor")["status"]["phase"] == "Succeeded"
+    operator.assert_alive()
+
+
+def full_job_quota(kube) -> None:
+    """A ResourceQuota of one Job, with the usage the quota controller would record (it does not run
+    in the local control plane): the API server's quota admission then admits one Job and refuses the next."""
+    quota = client.V1ResourceQuota(metadata=client.V1ObjectMeta(name="jobs"),
+                                   spec=client.V1ResourceQuotaSpec(hard={"count/jobs.batch": "1"}))
+    kube.core.create_namespaced_resource_quota(kube.ns, quota)
+    kube.core.patch_namespaced_resource_quota_status("jobs", kube.ns, {"status": {
+        "hard": {"count/jobs.batch": "1"}, "used": {"count/jobs.batch": "0"}}})
+
+
+def test_a_full_resource_quota_holds_a_task_back_without_failing_it_until_there_is_room(kube, operator):
+    full_job_quota(kube)
+    kube.create_run("quota", spec={"tasks": [task("a"), task("b")]})
+    kube.wait_for("a refusal for the quota, tried again",
+                  lambda: operator.log().count("exceeded quota") >= 2, timeout=30)
+    assert len(kube.jobs("quota")) == 1
+    run = kube.run("quota")
+    assert (run.get("status") or {}).get("phase") not in ("Failed", "Succeeded")
+    assert "Failed" not in kube.task_phases(run).values()
+    kube.core.delete_namespaced_resource_quota("jobs", kube.ns)
+    assert kube.wait_for_phase("quota")["status"]["phase"] == "Succeeded"
+    assert kube.job_keys("quota") == [("a", 1), ("b", 1)]
+    assert not {"TaskFailed", "TaskRetrying"} & set(kube.event_reasons("quota"))
     operator.assert_alive()

@@ -94,3 +94,25 @@ def test_an_undeliverable_notification_posts_an_event_and_keeps_the_phase(kube, 
     assert condition["status"] == "False"
     assert kube.run("undelivered")["status"]["phase"] == "Succeeded"
     kube.wait_for("NotificationFailed event", lambda: "NotificationFailed" in kube.event_reasons("undelivered"))
+
+
+@pytest.mark.parametrize(("url", "via_secret"), [
+    pytest.param("http://169.254.169.254/latest/meta-data/iam/security-credentials/", False, id="the metadata IP"),
+    pytest.param("http://metadata.google.internal/computeMetadata/v1/", True, id="the metadata name, from a Secret"),
+])
+def test_a_webhook_to_a_cloud_metadata_address_is_refused_and_the_run_keeps_its_phase(kube, operator, url, via_secret):
+    if via_secret:
+        secret(kube, "hook", url)
+        webhook = {"urlFrom": {"secretKeyRef": {"name": "hook", "key": "url"}}}
+    else:
+        webhook = {"url": url}
+    spec = {"tasks": [task("ok")], "notifications": [{"on": ["Succeeded"], "webhook": webhook}]}
+    kube.create_run("metadata", spec=spec)
+    condition = kube.wait_for("Notified condition", lambda: notified(kube, "metadata"), timeout=30)
+    assert condition["status"] == "False"
+    assert "refused to notify" in condition["message"] and "--allow-link-local-webhooks" in condition["message"]
+    assert kube.run("metadata")["status"]["phase"] == "Succeeded"
+    event = kube.wait_for("NotificationFailed event", lambda: next(
+        (e for e in kube.events("metadata") if e.reason == "NotificationFailed"), None))
+    assert event.type == "Warning" and "refused to notify" in event.message
+    operator.assert_alive()

@@ -139,6 +139,9 @@ rule at all. With the managed admission webhook, it writes its ValidatingWebhook
 - {{ printf "http://0.0.0.0:%v/healthz" .Values.operator.healthPort | quote }}
 - --metrics-port
 - {{ .Values.service.metricsPort | quote }}
+{{- if .Values.notifications.allowLinkLocalWebhooks }}
+- --allow-link-local-webhooks
+{{- end }}
 {{- if .Values.webhook.enabled }}
 - --webhook
 - --webhook-port

@@ -21,6 +21,7 @@ def _operator(args: argparse.Namespace) -> int:
 
     operator_module.CONFIG.namespaces = None if args.all_namespaces else (args.namespace or None)
     operator_module.CONFIG.kubeconfig = args.kubeconfig
+    operator_module.CONFIG.allow_link_local_webhooks = args.allow_link_local_webhooks
     if args.webhook:
         from dagwright.controller import admission
 
@@ -69,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where the self-signed serving certificate is written")
     op.add_argument("--webhook-unmanaged", action="store_true",
                     help="do not create/update the ValidatingWebhookConfiguration")
+    op.add_argument("--allow-link-local-webhooks", action="store_true",
+                    help="let notification webhooks reach link-local and cloud-metadata addresses "
+                         "(169.254.0.0/16, fe80::/10, metadata.google.internal, ...), refused by default")
     op.set_defaults(func=_operator)
     add_user_commands(sub)
     add_schedule_commands(sub)

@@ -20,6 +20,7 @@ from dagwright.controller import admission
 from dagwright.controller.events import EventSink
 from dagwright.controller.runs import RunReconciler
 from dagwright.controller.store import RunStore, run_key, run_phase
+from dagwright.controller.webhookguard import WebhookPolicy
 from dagwright.controller.workflows import WorkflowReconciler
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube.http import KubeHttp, authorization, load_configuration
@@ -39,6 +40,7 @@ class OperatorConfig:
 
     namespaces: list[str] | None = None  # None: all namespaces
     kubeconfig: str | None = None
+    allow_link_local_webhooks: bool = False  # notifications may POST to link-local/metadata addresses
 
 
 CONFIG = OperatorConfig()
@@ -96,6 +98,7 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     events = EventSink(http)
     jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(queue.add, key))
     reconciler = RunReconciler(http, STATE.store, jobs, events, queue)
+    reconciler.notifier.policy = WebhookPolicy(allow_link_local=CONFIG.allow_link_local_webhooks)
     workflow_queue = WorkQueue()
     workflows = WorkflowReconciler(http, STATE.store, reconciler, events, workflow_queue)
     reconciler.on_finished.append(workflows.run_changed)
