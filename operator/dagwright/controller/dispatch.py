@@ -22,8 +22,8 @@ from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid
 from dagwright.kube.http import KubeHttp
 from dagwright.kube.jobindex import JobIndex, RunKey
-from dagwright.kube.observe import describe_pod_failure, needs_pod_detail, observe_job, read_termination_message
-from dagwright.planner.snapshot import JobState, JobToCreate, ObservedJob
+from dagwright.kube.observe import needs_pod_detail, observe_job, read_pod_failure, read_termination_message
+from dagwright.planner.snapshot import FailureKind, JobState, JobToCreate, ObservedJob
 from dagwright.render.job import RunIdentity, build_job
 from dagwright.render.outputs import parse_outputs, tasks_with_used_outputs
 from dagwright.render.templating import TemplateError
@@ -78,27 +78,28 @@ class Dispatcher:
         checked = self._pod_checked.setdefault(key, set())
         for jobs in self.jobs.jobs_of(key).values():
             for job in jobs:
-                wants_detail = needs_pod_detail(job) and "exit code" not in (job.failure or "")
+                wants_detail = needs_pod_detail(job)
                 reads_outputs = (job.state == JobState.SUCCEEDED and job.task in wants_outputs
                                  and job.outputs is None and job.outputs_error is None)
                 if not reads_outputs and (job.name in checked or not wants_detail):
                     continue
                 checked.add(job.name)
                 facts = self.jobs.pod_facts(key, job.name)
-                message, failure = (facts.message, facts.failure) if facts else (None, None)
+                message = facts.message if facts else None
+                failure = (facts.failure_kind, facts.failure) if facts and facts.failure and facts.failure_kind else None
                 if facts is None:
                     try:
                         pods = await asyncio.to_thread(resources.list_pods, self.http, key[0], f"job-name={job.name}")
                     except ApiError as error:
                         log.warning("could not read the pod of %s: %s", job.name, error)
                         continue
-                    message, failure = read_termination_message(pods), describe_pod_failure(pods)
+                    message, failure = read_termination_message(pods), read_pod_failure(pods)
                 if reads_outputs:
                     outputs, outputs_error = parse_outputs(message)
                     self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())),
                                      outputs_error=outputs_error)
                 elif failure:
-                    self.jobs.enrich(key, job.name, failure=failure)
+                    self.jobs.enrich(key, job.name, failure_kind=failure[0], failure=failure[1])
 
     # ----------------------------------------------------------------- acting
 
@@ -160,5 +161,6 @@ class Dispatcher:
         """Note an attempt that failed before it had a Job; always False (the attempt failed)."""
         now = self.clock()
         self._pod_checked.setdefault(key, set()).add(job.name)
-        self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason))
+        self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason,
+                                          failure_kind=FailureKind.REFUSED))
         return False

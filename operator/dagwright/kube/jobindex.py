@@ -24,7 +24,7 @@ from dagwright.kube.http import KubeHttp
 from dagwright.kube.observe import PodFacts, job_run_key, observe_job, observe_pod
 from dagwright.kube.resources import watch_jobs_path, watch_pods_path
 from dagwright.kube.watch import LabelWatch
-from dagwright.planner.snapshot import JobState, ObservedJob
+from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob
 
 RunKey = tuple[str, str]  # (namespace, run label value)
 
@@ -179,9 +179,8 @@ def merge_pod_facts(job: ObservedJob, pod: PodFacts | None) -> ObservedJob:
         return job
     if job.state == JobState.ACTIVE and pod.succeeded:
         return replace(job, state=JobState.SUCCEEDED, finished_at=pod.seen_at)
-    if job.state == JobState.FAILED and pod.failure and "exit code" not in (job.failure or "") \
-            and not (job.failure or "").startswith("timed out"):
-        return replace(job, failure=pod.failure)
+    if job.state == JobState.FAILED and pod.failure and job.failure_kind in (FailureKind.JOB, FailureKind.POD):
+        return replace(job, failure=pod.failure, failure_kind=pod.failure_kind)
     return job
 
 
@@ -202,7 +201,8 @@ def keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
         return new
     if old.state != new.state:
         return replace(new, outputs=old.outputs, outputs_error=old.outputs_error)
-    pod_detail = old.failure is not None and "exit code" in old.failure
+    pod_detail = old.failure_kind is FailureKind.EXIT
     return replace(new, finished_at=old.finished_at or new.finished_at,
                    failure=old.failure if pod_detail else new.failure,
+                   failure_kind=old.failure_kind if pod_detail else new.failure_kind,
                    outputs=old.outputs, outputs_error=old.outputs_error)

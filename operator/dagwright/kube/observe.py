@@ -12,7 +12,7 @@ from typing import Any
 
 from dagwright.api.timefmt import parse_time
 from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
-from dagwright.planner.snapshot import JobState, ObservedJob
+from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob
 from dagwright.render.kinds import MAIN_CONTAINER
 
 _SUCCESS = ("Complete", "SuccessCriteriaMet")
@@ -33,11 +33,11 @@ def job_run_key(job: dict[str, Any]) -> tuple[str, str] | None:
     return (job["metadata"]["namespace"], run) if run else None
 
 
-def _failure_text(condition: dict[str, Any], job: dict[str, Any]) -> str:
+def _failure(condition: dict[str, Any], job: dict[str, Any]) -> tuple[FailureKind, str]:
     reason = condition.get("reason", "")
     if reason == "DeadlineExceeded":
-        return f"timed out after {job.get('spec', {}).get('activeDeadlineSeconds', '?')}s"
-    return condition.get("message") or reason or "failed"
+        return FailureKind.TIMED_OUT, f"timed out after {job.get('spec', {}).get('activeDeadlineSeconds', '?')}s"
+    return FailureKind.JOB, condition.get("message") or reason or "failed"
 
 
 def observe_job(job: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
@@ -53,10 +53,11 @@ def observe_job(job: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
     if (done := _condition(job, _SUCCESS)) is not None:
         return ObservedJob(name, task, attempt, JobState.SUCCEEDED, started, _when(done, seen_at))
     if (failed := _condition(job, _FAILURE)) is not None:
-        return ObservedJob(name, task, attempt, JobState.FAILED, started, _when(failed, seen_at),
-                           _failure_text(failed, job))
+        kind, text = _failure(failed, job)
+        return ObservedJob(name, task, attempt, JobState.FAILED, started, _when(failed, seen_at), text, failure_kind=kind)
     if job.get("spec", {}).get("suspend"):
-        return ObservedJob(name, task, attempt, JobState.FAILED, started, seen_at, "stopped", stopped=True)
+        return ObservedJob(name, task, attempt, JobState.FAILED, started, seen_at, "stopped", stopped=True,
+                           failure_kind=FailureKind.STOPPED)
     return ObservedJob(name, task, attempt, JobState.ACTIVE, started)
 
 
@@ -68,7 +69,7 @@ def _when(condition: dict[str, Any], seen_at: datetime) -> datetime:
 
 def needs_pod_detail(job: ObservedJob) -> bool:
     """A failed attempt whose reason says less than the pod could (exit code, OOMKilled)."""
-    return job.state == JobState.FAILED and not job.stopped and not (job.failure or "").startswith("timed out")
+    return job.state == JobState.FAILED and job.failure_kind in (FailureKind.JOB, FailureKind.POD)
 
 
 def read_termination_message(pods: list[dict[str, Any]]) -> str | None:
@@ -83,6 +84,12 @@ def read_termination_message(pods: list[dict[str, Any]]) -> str | None:
 
 def describe_pod_failure(pods: list[dict[str, Any]]) -> str | None:
     """'exit code 2', 'OOMKilled (exit code 137)', with the termination message when short."""
+    failure = read_pod_failure(pods)
+    return failure[1] if failure else None
+
+
+def read_pod_failure(pods: list[dict[str, Any]]) -> tuple[FailureKind, str] | None:
+    """(EXIT, 'exit code 2') from the main container, else (POD, 'Evicted: …') from the pod."""
     for pod in pods:
         for container in pod.get("status", {}).get("containerStatuses") or []:
             if container.get("name") != MAIN_CONTAINER:
@@ -96,9 +103,9 @@ def describe_pod_failure(pods: list[dict[str, Any]]) -> str | None:
             message = (terminated.get("message") or "").strip()
             if message and len(message) <= 200:
                 text += f": {message}"
-            return text
+            return FailureKind.EXIT, text
         if pod.get("status", {}).get("reason"):
-            return f"{pod['status']['reason']}: {pod['status'].get('message', '')}".strip(": ")
+            return FailureKind.POD, f"{pod['status']['reason']}: {pod['status'].get('message', '')}".strip(": ")
     return None
 
 
@@ -111,6 +118,7 @@ class PodFacts:
     seen_at: datetime
     failure: str | None = None  # exit code (and reason) of a failed pod
     message: str | None = None  # the main container's termination message
+    failure_kind: FailureKind | None = None  # EXIT when `failure` has the exit code, POD when not
 
 
 def observe_pod(pod: dict[str, Any], seen_at: datetime) -> tuple[tuple[str, str], PodFacts] | None:
@@ -122,7 +130,8 @@ def observe_pod(pod: dict[str, Any], seen_at: datetime) -> tuple[tuple[str, str]
     phase = pod.get("status", {}).get("phase")
     if not run or not job or phase not in ("Succeeded", "Failed"):
         return None
+    failure = read_pod_failure([pod]) if phase == "Failed" else None
     facts = PodFacts(job=job, succeeded=phase == "Succeeded", seen_at=seen_at,
-                     failure=describe_pod_failure([pod]) if phase == "Failed" else None,
-                     message=read_termination_message([pod]))
+                     failure=failure[1] if failure else None, message=read_termination_message([pod]),
+                     failure_kind=failure[0] if failure else None)
     return (meta["namespace"], run), facts

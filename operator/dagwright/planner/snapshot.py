@@ -21,6 +21,17 @@ class JobState(str, Enum):
     FAILED = "Failed"
 
 
+class FailureKind(str, Enum):
+    """What told us a task attempt failed; decides whether its pod can still say more."""
+
+    EXIT = "Exit"  # its pod's main container: exit code (OOMKilled, termination message)
+    POD = "Pod"  # its pod, without an exit code (evicted, never started)
+    JOB = "Job"  # the Job controller's Failed condition; the pod may say more
+    TIMED_OUT = "TimedOut"  # activeDeadlineSeconds passed (condition reason DeadlineExceeded)
+    STOPPED = "Stopped"  # suspended by the operator (cancel or run timeout)
+    REFUSED = "Refused"  # never created: the API server refused it, or it could not be rendered
+
+
 @dataclass(frozen=True)
 class ObservedJob:
     """The parts of a task attempt's Job that decisions depend on."""
@@ -35,6 +46,7 @@ class ObservedJob:
     stopped: bool = False  # suspended by the operator (cancel or run timeout)
     outputs: tuple[tuple[str, str], ...] | None = None  # read from the pod when a later task needs them
     outputs_error: str | None = None  # the outputs could not be read: the attempt counts as failed
+    failure_kind: FailureKind | None = None  # what `failure` came from, when failed
 
 
 @dataclass(frozen=True)
