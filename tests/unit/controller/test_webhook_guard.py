@@ -164,3 +164,40 @@ def test_a_redirect_is_not_followed(receiver):
         server.shutdown()
         server.server_close()
     assert error == "HTTP 307 after 1 attempt(s)"
+
+
+def test_an_https_webhook_is_verified_against_its_host_name_while_connecting_to_the_checked_address(tmp_path, monkeypatch):
+    """The certificate names only `localhost` (no IP): the POST goes to 127.0.0.1 yet verifies the name."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    received = Receiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    received.server.socket = context.wrap_socket(received.server.socket, server_side=True)
+    try:
+        untrusted = deliver(f"https://localhost:{received.port}/hook", {"phase": "Failed"}, attempts=1)
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+        trusted = deliver(f"https://localhost:{received.port}/hook", {"phase": "Failed"}, attempts=1)
+    finally:
+        received.close()
+    assert untrusted is not None and "certificate verify failed" in untrusted
+    assert trusted is None and received.requests == [("/hook", f"localhost:{received.port}", {"phase": "Failed"})]
