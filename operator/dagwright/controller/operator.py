@@ -146,7 +146,7 @@ async def on_run_event(type: str | None, event: kopf.RawEvent, **_: Any) -> None
         return
     body = cast(dict[str, Any], event["object"])  # kopf's RawBody is the same JSON object
     before = STATE.store.run(run_key(body))
-    STATE.reconciler.observe_run(body, deleted=type == "DELETED")
+    STATE.reconciler.observe_run(body, deleted=type == "DELETED", listed=type is None)
     if type in ("ADDED", "DELETED", None) or before is None or run_phase(before) != run_phase(body):
         STATE.workflows.run_changed(body)
 

@@ -65,8 +65,8 @@ class RunReconciler:
 
     # ----------------------------------------------------------------- watch events
 
-    def observe_run(self, body: dict[str, Any], deleted: bool = False) -> None:
-        """A run was added, changed or deleted (from the watch)."""
+    def observe_run(self, body: dict[str, Any], deleted: bool = False, listed: bool = False) -> None:
+        """A run was added, changed or deleted (from the watch); `listed`: seen by a (re-)list."""
         key = run_key(body)
         if deleted:
             self.store.forget_run(key)
@@ -74,7 +74,7 @@ class RunReconciler:
             self.statuses.forget(key)
             self.jobs.forget_run(key)
             self._wake_waiting_siblings(body)
-        elif self.store.observe_run(body):
+        elif self.store.observe_run(body, listed):
             self.queue.add(key)
 
     # ----------------------------------------------------------------- one pass

@@ -62,8 +62,12 @@ class _EchoAwareCache:
         # the last few resourceVersions the watch delivered: a write's echo may beat its answer
         self._seen: dict[Any, deque[str]] = {}
 
-    def observe(self, key: Any, body: dict[str, Any]) -> bool:
-        """A watch event (added or modified); True when it is news."""
+    def observe(self, key: Any, body: dict[str, Any], listed: bool = False) -> bool:
+        """A watch event (added or modified); True when it is news.
+
+        `listed`: the object came from a (re-)list, not from the stream after our write, so it is
+        no older than the state at that list: it ends any wait for an echo.
+        """
         current = self.items.get(key)
         version = body["metadata"].get("resourceVersion")
         if version is not None:
@@ -73,7 +77,7 @@ class _EchoAwareCache:
             if awaited is not None and version == awaited[0]:
                 del self._awaiting[key]  # the echo of our own write: we hold it already
                 return False
-            if awaited is not None and time.monotonic() - awaited[1] < ECHO_WAIT_SECONDS:
+            if awaited is not None and not listed and time.monotonic() - awaited[1] < ECHO_WAIT_SECONDS:
                 return False  # written before our write's echo: older than what we hold
             if version == current["metadata"].get("resourceVersion"):
                 return False
@@ -109,9 +113,9 @@ class RunStore:
 
     # ----------------------------------------------------------------- runs
 
-    def observe_run(self, body: dict[str, Any]) -> bool:
+    def observe_run(self, body: dict[str, Any], listed: bool = False) -> bool:
         """A watch event of a run (added or modified); True when it is news worth a pass."""
-        return self._runs.observe(run_key(body), body)
+        return self._runs.observe(run_key(body), body, listed)
 
     def observe_written(self, body: dict[str, Any]) -> None:
         """The answer to our own status write of a run."""

@@ -50,3 +50,11 @@ def test_versions_are_never_compared_as_numbers():
     store = RunStore()
     store.observe_run(run("10"))
     assert store.observe_run(run("9", "Running"))  # a different version is news, whatever its digits
+
+
+def test_a_relisted_run_ends_the_wait_for_an_echo():
+    store = RunStore()
+    store.observe_run(run("a1"))
+    store.observe_written(run("w2", "Running"))
+    assert store.observe_run(run("u5", "Running", cancel=True), listed=True)
+    assert store.run(run_key(run("x")))["spec"]["cancel"] is True
