@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, Condition, WorkflowSpec, WorkflowStatus
+from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, WorkflowSpec, WorkflowStatus
 from dagwright.api.names import label_value
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.api.vocabulary import ANNOTATION_TRIGGER, LABEL_WORKFLOW, MANAGED_BY
@@ -30,6 +30,7 @@ from dagwright.controller.store import RunStore, WorkflowKey, workflow_name_of
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, NotFound
 from dagwright.kube.http import KubeHttp
+from dagwright.planner.workflow_status import RunSummary, assess_validity, summarize_runs
 from dagwright.schedule import (
     ActiveRun,
     FinishedRun,
@@ -70,6 +71,18 @@ def build_scheduled_run(workflow: dict[str, Any], name: str, logical: datetime,
     }
 
 
+def _parse_status(raw: dict[str, Any]) -> WorkflowStatus:
+    try:
+        return WorkflowStatus.model_validate(raw)
+    except ValidationError:
+        return WorkflowStatus()
+
+
+def _summary(run: dict[str, Any]) -> RunSummary:
+    return RunSummary(name=run["metadata"]["name"], phase=(run.get("status") or {}).get("phase"),
+                      order=(run.get("spec") or {}).get("logicalDate") or run["metadata"].get("creationTimestamp", ""))
+
+
 def _owned_by(run: dict[str, Any], workflow_uid: str) -> bool:
     return any(o.get("uid") == workflow_uid for o in run["metadata"].get("ownerReferences") or [])
 
@@ -107,18 +120,17 @@ class WorkflowReconciler:
         problems = await asyncio.to_thread(review_workflow, workflow)
         spec = None if problems else WorkflowSpec.model_validate(workflow.get("spec") or {})
         runs = self._runs_of(*key)
-        status = self._base_status(old_status, runs, meta.get("generation"))
+        generation = meta.get("generation")
+        previous = _parse_status(old_status)
+        status = summarize_runs(previous, [_summary(r) for r in runs], generation)
+        conditions, transitions = assess_validity(previous.conditions or [], problems, now, generation)
+        for transition in transitions:
+            self.events.post(workflow, transition.reason, transition.message, transition.type.value)
         if problems or spec is None:
-            message = "; ".join(problems[:10])
-            status = status.model_copy(update={"next_schedule_time": None, "conditions": [
-                self._condition(old_status, "Valid", "False", "InvalidSpec", message, now, meta),
-                self._condition(old_status, "Stalled", "True", "InvalidSpec", message, now, meta)]})
-            if self._condition_changed(old_status, "Valid", "False", message):
-                self.events.post(workflow, "InvalidSpec", message, "Warning")
-            await self._write_status(workflow, status)
+            await self._write_status(workflow, status.model_copy(
+                update={"next_schedule_time": None, "conditions": conditions}))
             return
-        status = status.model_copy(update={"conditions": [
-            self._condition(old_status, "Valid", "True", "Valid", "the workflow is valid", now, meta)]})
+        status = status.model_copy(update={"conditions": conditions})
         delay = None
         if spec.schedule:
             status, delay = await self._schedule(workflow, spec, status, runs, now)
@@ -176,36 +188,6 @@ class WorkflowReconciler:
             await asyncio.to_thread(resources.delete_custom, self.http, workflow["metadata"]["namespace"], RUNS, name)
 
     # ----------------------------------------------------------------- status
-
-    def _base_status(self, old: dict[str, Any], runs: list[dict[str, Any]], generation: int | None) -> WorkflowStatus:
-        try:
-            status = WorkflowStatus.model_validate(old)
-        except ValidationError:
-            status = WorkflowStatus()
-        latest = max(runs, key=lambda r: ((r.get("spec") or {}).get("logicalDate") or r["metadata"].get("creationTimestamp", ""),
-                                          r["metadata"]["name"]), default=None)
-        active = sorted(r["metadata"]["name"] for r in runs if (r.get("status") or {}).get("phase") not in FINISHED)
-        update: dict[str, Any] = {"active_runs": active or None, "observed_generation": generation}
-        if latest is not None:
-            update["last_run"] = latest["metadata"]["name"]
-            update["last_run_phase"] = (latest.get("status") or {}).get("phase")
-        return status.model_copy(update=update)
-
-    @staticmethod
-    def _condition_changed(old: dict[str, Any], type_: str, status: str, message: str) -> bool:
-        for condition in old.get("conditions") or []:
-            if condition.get("type") == type_:
-                return condition.get("status") != status or condition.get("message") != message
-        return True
-
-    def _condition(self, old: dict[str, Any], type_: str, status: str, reason: str, message: str,
-                   now: datetime, meta: dict[str, Any]) -> Condition:
-        since = format_time(now)
-        for condition in old.get("conditions") or []:
-            if condition.get("type") == type_ and condition.get("status") == status:
-                since = condition.get("lastTransitionTime") or since
-        return Condition(type=type_, status=status, reason=reason, message=message,
-                         last_transition_time=since, observed_generation=meta.get("generation"))
 
     async def _write_status(self, workflow: dict[str, Any], status: WorkflowStatus) -> None:
         patch = merge_patch(workflow.get("status") or {}, status.to_wire())
