@@ -13,9 +13,8 @@ def kube(kube_api, namespace, crds) -> Kube:
     return Kube(kube_api, namespace)
 
 
-@pytest.fixture
-def operator(kubeconfig, kube_env, namespace, crds, tmp_path, request):
-    """A `dagwright operator` process watching the test's namespace; its log is shown on failure."""
+def running_operator(kubeconfig, kube_env, namespace, tmp_path, request):
+    """A `dagwright operator` process watching `namespace` while the test runs; its log is shown on failure."""
     proc = OperatorProcess(kubeconfig, [namespace], tmp_path / "operator.log", operator_env(kube_env))
     proc.start()
     yield proc
@@ -23,6 +22,12 @@ def operator(kubeconfig, kube_env, namespace, crds, tmp_path, request):
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         print("---- operator log (tail) ----\n" + proc.log()[-6000:])
+
+
+@pytest.fixture
+def operator(kubeconfig, kube_env, namespace, crds, tmp_path, request):
+    """A `dagwright operator` process watching the test's namespace."""
+    yield from running_operator(kubeconfig, kube_env, namespace, tmp_path, request)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

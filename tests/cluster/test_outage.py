@@ -14,8 +14,8 @@ import time
 import pytest
 
 from .apiproxy import ApiProxy
+from .conftest import running_operator
 from .kube import container_task as task
-from .operator_process import OperatorProcess, operator_env
 
 
 @pytest.fixture
@@ -27,14 +27,8 @@ def proxy(kubeconfig):
 
 @pytest.fixture
 def proxied_operator(proxy, kube_env, namespace, crds, tmp_path, request):
-    proc = OperatorProcess(proxy.kubeconfig(tmp_path / "kubeconfig"), [namespace], tmp_path / "operator.log",
-                           operator_env(kube_env))
-    proc.start()
-    yield proc
-    proc.stop()
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        print("---- operator log (tail) ----\n" + proc.log()[-6000:])
+    """The operator, talking to the API server through the proxy."""
+    yield from running_operator(proxy.kubeconfig(tmp_path / "kubeconfig"), kube_env, namespace, tmp_path, request)
 
 
 def finished_jobs(kube, run: str) -> list[str]:
