@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the local control plane's binaries into .cache/bin from the Go module proxy only:
-#   kube-apiserver kube-controller-manager kube-scheduler kubectl etcd   (wrapper module hack/k8s)
+#   kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd   (wrapper module hack/k8s)
 #   kwok kwokctl helm                                                    (go install)
 # Skipped when .cache/bin holds a stamp matching hack/versions.env + hack/k8s/go.{mod,sum}.
 # Cold build: 15-30 min on 2 cores (~1.5 GB module cache); warm (cache present): < 1 min.
@@ -12,7 +12,7 @@ source hack/versions.env
 
 BIN="$ROOT/.cache/bin"
 STAMP="$BIN/.versions.stamp"
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl helm)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd kwok kwokctl helm)
 
 GO="${GO:-}"
 if [[ -z "$GO" ]]; then
@@ -47,10 +47,10 @@ K8S_LDFLAGS="-s -w -X ${CB}.gitVersion=${KUBERNETES_VERSION} -X ${CB}.gitMajor=$
 
 step() { echo "build-tools: [$(( $(date +%s) - start ))s] $*"; }
 
-step "Kubernetes ${KUBERNETES_VERSION} (kube-apiserver kube-controller-manager kube-scheduler kubectl)"
+step "Kubernetes ${KUBERNETES_VERSION} (kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)"
 ( cd hack/k8s && "$GO" build -trimpath -ldflags "$K8S_LDFLAGS" -o "$BIN/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl )
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet )
 
 step "etcd ${ETCD_VERSION}"
 ( cd hack/k8s && "$GO" build -trimpath -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3 )
@@ -66,6 +66,7 @@ GOBIN="$BIN" "$GO" install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal
 
 # Sanity: each binary runs and reports the expected version.
 "$BIN/kube-apiserver" --version | grep -q "${KUBERNETES_VERSION}" || { echo "kube-apiserver reports $("$BIN/kube-apiserver" --version)" >&2; exit 1; }
+"$BIN/kubelet" --version | grep -q "${KUBERNETES_VERSION}" || { echo "kubelet reports $("$BIN/kubelet" --version)" >&2; exit 1; }
 "$BIN/kubectl" version --client=true -o yaml | grep -q "gitVersion: ${KUBERNETES_VERSION}" || { echo "kubectl version mismatch" >&2; exit 1; }
 "$BIN/etcd" --version | grep -q "${ETCD_VERSION#v}" || { echo "etcd reports $("$BIN/etcd" --version)" >&2; exit 1; }
 "$BIN/helm" version --short | grep -q "${HELM_VERSION}" || echo "build-tools: warning: helm reports $("$BIN/helm" version --short)" >&2

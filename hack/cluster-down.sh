@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stop exactly the processes hack/cluster-up.sh started (pids in .cluster/pids, checked to
 # still be our binaries) and remove .cluster/ (override with CLUSTER_DIR). Safe to re-run.
+# The real node goes first (hack/realnode/down.sh: kubelet, containerd, pods, mounts, bridge).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/.cache/bin}"
@@ -14,6 +15,9 @@ ours() {  # ours NAME PID: the pid is alive and runs BIN/NAME
 if [[ -d "$DIR" ]]; then
   exec 9>"$DIR/.lock"
   flock -w 60 9 || echo "cluster-down: cluster-up still holds $DIR/.lock after 60s; stopping anyway" >&2
+fi
+if [[ "$(id -u)" == 0 && ( -d "$DIR/realnode" || "${DW_REAL_NODE:-1}" != 0 ) ]]; then
+  CLUSTER_DIR="$DIR" "$ROOT/hack/realnode/down.sh" || echo "cluster-down: the real node left something behind (see above)" >&2
 fi
 if [[ -d "$DIR/pids" ]]; then
   # Reverse start order: clients first, etcd last.

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Start Dagwright's local Kubernetes control plane (no Docker, no kubelet):
+# Start Dagwright's local Kubernetes control plane (no Docker):
 #   etcd -> kube-apiserver -> kube-controller-manager + kube-scheduler -> kwok (fake nodes)
+#   -> the real node: containerd + kubelet (hack/realnode/up.sh; DW_REAL_NODE=0 leaves it out)
 # All on 127.0.0.1. State in .cluster/ (override with CLUSTER_DIR):
 #   .cluster/kubeconfig   admin kubeconfig (group system:masters)
 #   .cluster/logs/*.log   one log per component, plus audit.log (API writes, Metadata level)
 #   .cluster/pids/*.pid   the pids this script started (hack/cluster-down.sh stops exactly those)
 #   .cluster/ports.env    the ports in use
+#   .cluster/realnode/    the real node's state and logs (hack/realnode/env.sh lists its settings)
 # Idempotent: a running healthy cluster is left as is; a dead component is reported (tail of
 # its log) and restarted; a component that cannot start fails the script (non-zero exit) with
 # the tail of its log. Every wait has a deadline.
@@ -152,6 +154,19 @@ gen_pki() {
   chmod 600 "$PKI"/*.key
   touch "$PKI/.done"
 }
+# The kube-apiserver's client certificate for kubelets (kubectl logs/exec on the real node).
+# Signed here too when an older PKI lacks it.
+gen_kubelet_client() {
+  [[ -f "$PKI/apiserver-kubelet-client.crt" ]] && return 0
+  openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/apiserver-kubelet-client.key" 2>/dev/null
+  openssl req -new -key "$PKI/apiserver-kubelet-client.key" -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+    -out "$PKI/apiserver-kubelet-client.csr" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > "$PKI/apiserver-kubelet-client.ext"
+  openssl x509 -req -in "$PKI/apiserver-kubelet-client.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$PKI/apiserver-kubelet-client.ext" -out "$PKI/apiserver-kubelet-client.crt" 2>/dev/null
+  rm -f "$PKI/apiserver-kubelet-client.csr" "$PKI/apiserver-kubelet-client.ext"
+  chmod 600 "$PKI/apiserver-kubelet-client.key"
+}
 
 # write_kubeconfig FILE CERT-NAME USER
 write_kubeconfig() {
@@ -225,6 +240,7 @@ start_apiserver() {
     --endpoint-reconciler-type none \
     --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
     --client-ca-file "$PKI/ca.crt" \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
     --authorization-mode Node,RBAC \
     --enable-admission-plugins NodeRestriction \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
@@ -279,6 +295,7 @@ start_kwok() {
 
 # ---------------------------------------------------------------- main
 gen_pki
+gen_kubelet_client
 write_configs
 
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
@@ -374,9 +391,20 @@ until cluster_ready 2>/dev/null; do
 done
 
 if (( already == ${#COMPONENTS[@]} )); then
-  log "cluster already running and healthy"
+  log "control plane already running and healthy"
 else
-  log "cluster ready"
+  log "control plane ready"
+fi
+
+# The real node (root only): its images (rebuilt only when their recipe changed), then
+# containerd + kubelet. DW_REAL_NODE=0 skips it (a kwok-only cluster).
+# shellcheck source=realnode/env.sh
+source "$ROOT/hack/realnode/env.sh"
+real_node="no real node (DW_REAL_NODE=0)"
+if rn_enabled; then
+  "$ROOT/hack/image/task-images.sh" || die "building the real node's images failed"
+  "$ROOT/hack/realnode/up.sh" || die "the real node did not start (logs: $DIR/realnode/logs)"
+  real_node="real node $RN_NODE"
 fi
 echo "cluster-up: kubeconfig: $KUBECONFIG_ADMIN  (export KUBECONFIG=$KUBECONFIG_ADMIN)"
-echo "cluster-up: apiserver https://127.0.0.1:$APISERVER_PORT, $NODES kwok nodes, logs in $DIR/logs, took $(elapsed)s"
+echo "cluster-up: apiserver https://127.0.0.1:$APISERVER_PORT, $NODES kwok nodes, $real_node, logs in $DIR/logs, took $(elapsed)s"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test cluster and the test run need, only when missing:
-#   openssl (certificates), curl (health checks), ca-certificates, python3-venv (.venv).
+#   openssl (certificates), curl (health checks), ca-certificates, python3-venv (.venv);
+#   for the real node (unless DW_REAL_NODE=0): containerd, runc, containernetworking-plugins,
+#   iproute2, and buildah + debootstrap (its images, hack/image/task-images.sh).
 # Uses apt-get (Debian's archive, the only system package source allowed). Go is not a Debian
 # package here (Debian's is too old): it must be at /usr/local/go/bin/go or on PATH.
 set -euo pipefail
@@ -10,6 +12,14 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)
 if [[ "${NEED_VENV:-1}" == 1 ]] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   need+=(python3-venv)
+fi
+if [[ "${DW_REAL_NODE:-1}" != 0 ]]; then
+  command -v containerd >/dev/null 2>&1 || need+=(containerd)
+  command -v runc >/dev/null 2>&1 || need+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || need+=(containernetworking-plugins)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
+  command -v buildah >/dev/null 2>&1 || need+=(buildah)
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 fi
 if ((${#need[@]})); then
   echo "system-deps: installing missing Debian packages: ${need[*]}"

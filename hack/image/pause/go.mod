@@ -1,0 +1,3 @@
+module dagwright.io/hack/image/pause
+
+go 1.24.0
