@@ -20,6 +20,9 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "create_job": (("batch", "jobs", "create"),),
     "get_job": (("batch", "jobs", "get"),),  # adopt an existing Job after 409 AlreadyExists
     "suspend_job": (("batch", "jobs", "patch"),),  # cancel and timeouts
+    "fail_job": (("batch", "jobs", "patch"),),  # an attempt whose pod cannot start
+    "annotate_job": (("batch", "jobs", "patch"),),  # a timed-out attempt keeps its log tail
+    "pod_log_tail": (("", "pods/log", "get"),),  # read before the Job controller deletes the pod
     "watch_jobs_path": (("batch", "jobs", "list"), ("batch", "jobs", "watch")),  # JobIndex, labelled Jobs only
     "watch_pods_path": (("", "pods", "list"), ("", "pods", "watch")),  # JobIndex, labelled pods only
     "list_pods": (("", "pods", "list"),),  # exit codes and termination messages of attempts
@@ -57,6 +60,7 @@ KOPF_CLUSTER_NEEDS: tuple[Need, ...] = (
 OPERATOR_RULES = {
     ("batch", "jobs"): {"create", "get", "list", "watch", "patch"},
     ("", "pods"): {"list", "watch"},
+    ("", "pods/log"): {"get"},
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},
     ("dagwright.io", "workflows"): {"get", "list", "watch", "patch"},

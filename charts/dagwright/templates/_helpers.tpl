@@ -59,7 +59,7 @@ operator/dagwright/kube/resources.py (the only module that calls the API) and ko
 tests/unit/test_chart.py holds the same table and fails when they drift apart.
 */}}
 {{- define "dagwright.operatorRules" -}}
-# create_job, get_job (adopt an existing Job on 409), watch_jobs_path (JobIndex: list + watch), suspend_job (patch)
+# create_job, get_job (adopt an existing Job on 409), watch_jobs_path (JobIndex: list + watch), suspend_job + fail_job + annotate_job (patch)
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [create, get, list, watch, patch]
@@ -67,6 +67,10 @@ tests/unit/test_chart.py holds the same table and fails when they drift apart.
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch]
+# pod_log_tail (a timed-out attempt keeps the last lines of its log on its Job)
+- apiGroups: [""]
+  resources: [pods/log]
+  verbs: [get]
 # create_event, and kopf's own Events about the objects it serves
 - apiGroups: [""]
   resources: [events]

@@ -17,6 +17,11 @@ LABEL_ATTEMPT = f"{GROUP}/attempt"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "dagwright"}
 
 ANNOTATION_TRIGGER = f"{GROUP}/trigger"
+# On a task Job the operator failed itself (its pod could not start): why. The Job is suspended.
+ANNOTATION_FAILED = f"{GROUP}/failed"
+# On the Job of a timed-out attempt: the last lines of its log, read before the Job controller
+# deleted the pod (`dagwright logs` shows them when the pod is gone).
+ANNOTATION_LOG_TAIL = f"{GROUP}/log-tail"
 # Written by versions before the data interval was a spec field; still read as a fallback.
 ANNOTATION_INTERVAL_START = f"{GROUP}/data-interval-start"
 ANNOTATION_INTERVAL_END = f"{GROUP}/data-interval-end"

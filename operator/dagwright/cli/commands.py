@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.live import Live
 
 from dagwright.api.models import FINISHED_RUN_PHASES
-from dagwright.api.names import label_value
-from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
+from dagwright.api.names import job_name, label_value
+from dagwright.api.vocabulary import ANNOTATION_LOG_TAIL, LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
 from dagwright.cli.retry import build_retry_run
 from dagwright.cli.view import change_lines, render_run, render_run_live, render_run_table
 from dagwright.cli.watching import follow_run
@@ -124,6 +124,14 @@ def cmd_retry(args: argparse.Namespace) -> int:
     raise SystemExit("dagwright: too many retries of this run")
 
 
+def _kept_log_tail(http: KubeHttp, namespace: str, task_status: dict[str, Any], run: str, task: str,
+                   attempt: int) -> str | None:
+    """The last log lines the operator kept on a timed-out attempt's Job, if any."""
+    latest = task_status.get("job") if attempt == task_status.get("attempts") else None
+    job = resources.get_job(http, namespace, latest or job_name(run, task, attempt)) or {}
+    return (job.get("metadata", {}).get("annotations") or {}).get(ANNOTATION_LOG_TAIL)
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     """Logs of a task attempt's pod (default: every task's latest attempt)."""
     http, namespace = _http(args), _namespace(args)
@@ -138,6 +146,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
         # By labels, not by Job name: Jobs named by an older version are found too.
         selector = f"{LABEL_RUN}={label_value(args.run)},{LABEL_TASK}={task},{LABEL_ATTEMPT}={attempt}"
         pods = resources.list_pods(http, namespace, selector)
+        if not pods and (kept := _kept_log_tail(http, namespace, tasks[task], args.run, task, attempt)):
+            print(f"==> {task} (attempt {attempt}, pod deleted at the timeout: its last lines, kept by the operator)")
+            print(kept, end="" if kept.endswith("\n") else "\n")
+            continue
         if not pods:
             print(f"==> {task} (attempt {attempt}): no pod with labels {selector}", file=sys.stderr)
             status = 1

@@ -22,6 +22,7 @@ def _operator(args: argparse.Namespace) -> int:
     operator_module.CONFIG.namespaces = None if args.all_namespaces else (args.namespace or None)
     operator_module.CONFIG.kubeconfig = args.kubeconfig
     operator_module.CONFIG.allow_link_local_webhooks = args.allow_link_local_webhooks
+    operator_module.CONFIG.pod_start_grace = args.pod_start_grace
     if args.webhook:
         from dagwright.controller import admission
 
@@ -55,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--namespace", "-n", action="append", help="namespace to watch (repeatable)")
     op.add_argument("--all-namespaces", "-A", action="store_true", help="watch every namespace")
     op.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube/config)")
+    op.add_argument("--pod-start-grace", type=float, default=180.0, metavar="SECONDS",
+                    help="how long a task pod may wait to start (image pull, ContainerCreating, no node "
+                         "fits) before its attempt fails (default 180); reasons that cannot resolve "
+                         "(ErrImageNeverPull, InvalidImageName, CreateContainerConfigError) fail at once")
     op.add_argument("--json-logs", action="store_true", help="log as JSON lines")
     op.add_argument("--verbose", action="store_true", help="debug logging")
     op.add_argument("--liveness-endpoint", default=None,

@@ -1,4 +1,4 @@
-"""`Dispatcher`: carries out a plan's Job calls — create, adopt on 409, stop — and reads pods.
+"""`Dispatcher`: carries out a plan's Job calls — create, adopt on 409, stop, fail — and reads pods.
 
 The only place that creates or stops task Jobs. Names are deterministic, so a create that
 answers 409 AlreadyExists means "carry on": the Job is adopted when this run owns it. A
@@ -17,18 +17,28 @@ from enum import Enum
 from typing import Any
 
 from dagwright.api.models import Task, WorkflowSpec
+from dagwright.api.vocabulary import ANNOTATION_FAILED, ANNOTATION_LOG_TAIL
 from dagwright.controller import metrics
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid
 from dagwright.kube.http import KubeHttp
 from dagwright.kube.jobindex import JobIndex, RunKey
-from dagwright.kube.observe import needs_pod_detail, observe_job, read_pod_failure, read_termination_message
+from dagwright.kube.observe import (
+    is_timed_out,
+    needs_pod_detail,
+    observe_job,
+    read_pod_failure,
+    read_termination_message,
+)
 from dagwright.planner.snapshot import FailureKind, JobState, JobToCreate, ObservedJob
 from dagwright.render.job import RunIdentity, build_job
 from dagwright.render.outputs import parse_outputs, tasks_with_used_outputs
 from dagwright.render.templating import TemplateError
 
 log = logging.getLogger("dagwright.dispatch")
+# What a timed-out attempt keeps of its log (on its Job, annotation dagwright.io/log-tail).
+LOG_TAIL_LINES = 20
+LOG_TAIL_BYTES = 4096
 
 
 class Outcome(str, Enum):
@@ -48,10 +58,12 @@ class Dispatcher:
         self.clock = clock
         self._pod_checked: dict[RunKey, set[str]] = {}  # Jobs whose pod we read, per unfinished run
         self._missing: dict[RunKey, set[str]] = {}  # Jobs the API server said do not exist
+        self._log_kept: dict[RunKey, set[str]] = {}  # timed-out Jobs whose log tail we kept
 
     def forget_run(self, key: RunKey) -> None:
         self._pod_checked.pop(key, None)
         self._missing.pop(key, None)
+        self._log_kept.pop(key, None)
 
     def confirmed_missing(self, key: RunKey) -> frozenset[str]:
         return frozenset(self._missing.get(key, ()))
@@ -76,8 +88,12 @@ class Dispatcher:
         """What only pods know — exit codes, outputs later tasks use — when the pod watch missed it."""
         wants_outputs = tasks_with_used_outputs(spec)
         checked = self._pod_checked.setdefault(key, set())
+        kept = self._log_kept.setdefault(key, set())
         for jobs in self.jobs.jobs_of(key).values():
             for job in jobs:
+                if is_timed_out(job) and job.name not in kept:
+                    kept.add(job.name)
+                    await asyncio.to_thread(self._keep_log_tail, key[0], job.name)
                 wants_detail = needs_pod_detail(job)
                 reads_outputs = (job.state == JobState.SUCCEEDED and job.task in wants_outputs
                                  and job.outputs is None and job.outputs_error is None)
@@ -101,14 +117,30 @@ class Dispatcher:
                 elif failure:
                     self.jobs.enrich(key, job.name, failure_kind=failure[0], failure=failure[1])
 
+    def _keep_log_tail(self, namespace: str, job: str) -> None:
+        """A timed-out attempt: the Job controller is deleting its pod (it waits the pod's grace
+        period): store the log's last lines on the Job before the pod is gone. Best effort."""
+        try:
+            pods = resources.list_pods(self.http, namespace, f"job-name={job}")
+            if not pods:
+                return
+            tail = resources.pod_log_tail(self.http, namespace, pods[0]["metadata"]["name"],
+                                          LOG_TAIL_LINES, LOG_TAIL_BYTES)
+            if tail:
+                resources.annotate_job(self.http, namespace, job, {ANNOTATION_LOG_TAIL: tail})
+        except Exception as error:  # noqa: BLE001 - best effort: a lost log tail never fails a pass
+            log.info("could not keep the log of timed-out %s/%s: %s", namespace, job, error)
+
     # ----------------------------------------------------------------- acting
 
     async def carry_out(self, key: RunKey, identity: RunIdentity, spec: WorkflowSpec,
-                        create: list[JobToCreate], stop: list[str]) -> Outcome:
-        """Create and stop Jobs at once (see `Outcome`)."""
+                        create: list[JobToCreate], stop: list[str],
+                        fail: list[tuple[str, str]] | None = None) -> Outcome:
+        """Create, stop and fail Jobs at once (see `Outcome`)."""
         by_name = {t.name: t for t in spec.tasks}
         calls = [asyncio.to_thread(self._create_one, key, identity, spec, by_name[c.task], c) for c in create]
         calls += [asyncio.to_thread(self._stop_one, identity.namespace, name) for name in stop]
+        calls += [asyncio.to_thread(self._fail_one, identity.namespace, name, why) for name, why in fail or []]
         results = await asyncio.gather(*calls, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         for failure in failures:
@@ -140,6 +172,11 @@ class Dispatcher:
 
     def _stop_one(self, namespace: str, name: str) -> bool:
         resources.suspend_job(self.http, namespace, name)
+        return True
+
+    def _fail_one(self, namespace: str, name: str, reason: str) -> bool:
+        """An attempt whose pod cannot start: the Job records why and is suspended (pod stopped)."""
+        resources.fail_job(self.http, namespace, name, ANNOTATION_FAILED, reason)
         return True
 
     def _adopt(self, key: RunKey, identity: RunIdentity, job: JobToCreate, now: datetime) -> bool:

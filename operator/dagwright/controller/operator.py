@@ -25,6 +25,7 @@ from dagwright.controller.workflows import WorkflowReconciler
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube.http import KubeHttp, authorization, load_configuration
 from dagwright.kube.jobindex import JobIndex
+from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS
 
 log = logging.getLogger("dagwright.operator")
 
@@ -41,6 +42,8 @@ class OperatorConfig:
     namespaces: list[str] | None = None  # None: all namespaces
     kubeconfig: str | None = None
     allow_link_local_webhooks: bool = False  # notifications may POST to link-local/metadata addresses
+    # seconds a task pod may wait to start (image pull, ContainerCreating, unschedulable)
+    pod_start_grace: float = DEFAULT_START_GRACE_SECONDS
 
 
 CONFIG = OperatorConfig()
@@ -99,6 +102,7 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(queue.add, key))
     reconciler = RunReconciler(http, STATE.store, jobs, events, queue)
     reconciler.notifier.policy = WebhookPolicy(allow_link_local=CONFIG.allow_link_local_webhooks)
+    reconciler.start_grace_seconds = CONFIG.pod_start_grace
     workflow_queue = WorkQueue()
     workflows = WorkflowReconciler(http, STATE.store, reconciler, events, workflow_queue)
     reconciler.on_finished.append(workflows.run_changed)

@@ -35,7 +35,7 @@ from dagwright.planner.admission import RunInLine, assess_admission
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.invalid import plan_invalid_run
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
-from dagwright.planner.snapshot import RunPlan, RunSnapshot
+from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
 from dagwright.render.outputs import output_context
 
 TRANSIENT_RETRY_SECONDS = 2.0
@@ -56,6 +56,7 @@ class RunReconciler:
         self.events = events
         self.queue = queue
         self.clock = clock
+        self.start_grace_seconds = DEFAULT_START_GRACE_SECONDS  # `dagwright operator --pod-start-grace`
         self.on_finished: list[Callable[[dict[str, Any]], None]] = []
         self.specs = SpecResolver(http, store, clock)
         self.dispatch = Dispatcher(http, jobs, clock)
@@ -103,7 +104,7 @@ class RunReconciler:
             return
         if plan.create:
             identity.template_context.update(output_context(plan.status.tasks or {}))
-        outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop)
+        outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
         if outcome == Outcome.RETRY:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
             return
@@ -121,7 +122,7 @@ class RunReconciler:
             snapshot = RunSnapshot(
                 run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
                 now=now, cancel=cancel, admitted=self._admitted(key, body, spec, status),
-                confirmed_missing=self.dispatch.confirmed_missing(key))
+                confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds)
             plan = plan_run(snapshot)
             if not plan.confirm:
                 break

@@ -8,7 +8,8 @@ whole objects.
 Why pods too: the Job controller marks a Job complete up to a second after its pod finished
 (it batches pod updates); a finished pod of a `backoffLimit: 0` Job already decides the
 attempt, so its dependents can start at once. Pods also carry the exit code and the
-termination message (task outputs) without another API call.
+termination message (task outputs) without another API call. And a pod that has not started
+says why (the kubelet's waiting reason): the planner fails attempts that cannot start.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from typing import Any
 
 from dagwright.api.vocabulary import LABEL_RUN
 from dagwright.kube.http import KubeHttp
-from dagwright.kube.observe import PodFacts, job_run_key, observe_job, observe_pod
+from dagwright.kube.observe import PodFacts, job_run_key, observe_job, observe_pod, observe_waiting, pod_job_key
 from dagwright.kube.resources import watch_jobs_path, watch_pods_path
 from dagwright.kube.watch import LabelWatch
-from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob
+from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob, PodWaiting
 
 RunKey = tuple[str, str]  # (namespace, run label value)
 
@@ -39,6 +40,7 @@ class JobIndex:
         self._lock = threading.Lock()
         self._jobs: dict[RunKey, dict[str, ObservedJob]] = {}
         self._pods: dict[RunKey, dict[str, PodFacts]] = {}
+        self._waiting: dict[RunKey, dict[str, PodWaiting]] = {}  # pods not started, by Job name
         self._listed: set[tuple[str, str | None]] = set()
         self.synced = threading.Event()
         self._watches = [
@@ -53,9 +55,13 @@ class JobIndex:
         with self._lock:
             entries = list(self._jobs.get(key, {}).values())
             pods = dict(self._pods.get(key, {}))
+            waiting = dict(self._waiting.get(key, {}))
         by_task: dict[str, list[ObservedJob]] = {}
         for job in entries:
-            by_task.setdefault(job.task, []).append(merge_pod_facts(job, pods.get(job.name)))
+            merged = merge_pod_facts(job, pods.get(job.name))
+            if merged.state == JobState.ACTIVE and job.name in waiting:
+                merged = replace(merged, waiting=waiting[job.name])
+            by_task.setdefault(job.task, []).append(merged)
         return by_task
 
     def pod_facts(self, key: RunKey, job_name: str) -> PodFacts | None:
@@ -80,6 +86,7 @@ class JobIndex:
         with self._lock:
             self._jobs.pop(key, None)
             self._pods.pop(key, None)
+            self._waiting.pop(key, None)
 
     def size(self) -> int:
         with self._lock:
@@ -142,11 +149,17 @@ class JobIndex:
     def pods_listed(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         fresh: dict[RunKey, dict[str, PodFacts]] = {}
+        waiting: dict[RunKey, dict[str, PodWaiting]] = {}
         for pod in items:
             seen = observe_pod(pod, now)
             if seen is not None:
                 fresh.setdefault(seen[0], {})[seen[1].job] = seen[1]
+            elif (wait := observe_waiting(pod)) is not None and (ids := pod_job_key(pod)) is not None:
+                waiting.setdefault(ids[0], {})[ids[1]] = wait
         with self._lock:
+            for k in [k for k in self._waiting if namespace is None or k[0] == namespace]:
+                del self._waiting[k]
+            self._waiting.update(waiting)
             for k in [k for k in self._pods if namespace is None or k[0] == namespace]:
                 if k not in fresh:
                     del self._pods[k]
@@ -154,10 +167,12 @@ class JobIndex:
                 old = self._pods.get(k, {})
                 self._pods[k] = {n: old.get(n) or f for n, f in entries.items()}
             self._mark_listed("pods", namespace)
-        for key in fresh:
+        for key in set(fresh) | set(waiting):
             self.on_change(key)
 
     def pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        if self._note_waiting(kind, pod):
+            return
         seen = observe_pod(pod, datetime.now(UTC))
         if seen is None:
             return
@@ -171,6 +186,25 @@ class JobIndex:
                 return  # first sight of a finished pod is what counts
             entries[facts.job] = facts
         self.on_change(key)
+
+    def _note_waiting(self, kind: str, pod: dict[str, Any]) -> bool:
+        """Track why a pod has not started; True when that changed (a pass was asked for)."""
+        ids = pod_job_key(pod)
+        if ids is None:
+            return False
+        key, job = ids
+        wait = None if kind == "DELETED" else observe_waiting(pod)
+        with self._lock:
+            entries = self._waiting.setdefault(key, {})
+            old = entries.get(job)
+            if wait is None:
+                entries.pop(job, None)
+            else:
+                entries[job] = wait
+        if wait is not None and (old is None or old.reason != wait.reason or old.message != wait.message):
+            self.on_change(key)
+            return True
+        return False
 
 
 def merge_pod_facts(job: ObservedJob, pod: PodFacts | None) -> ObservedJob:

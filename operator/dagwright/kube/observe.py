@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from dagwright.api.timefmt import parse_time
-from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
-from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob
+from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
+from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob, PodWaiting
 from dagwright.render.kinds import MAIN_CONTAINER
 
 _SUCCESS = ("Complete", "SuccessCriteriaMet")
@@ -52,6 +52,9 @@ def observe_job(job: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
     name = job["metadata"]["name"]
     if (done := _condition(job, _SUCCESS)) is not None:
         return ObservedJob(name, task, attempt, JobState.SUCCEEDED, started, _when(done, seen_at))
+    if failed_by_us := (job.get("metadata", {}).get("annotations") or {}).get(ANNOTATION_FAILED):
+        return ObservedJob(name, task, attempt, JobState.FAILED, started, seen_at, failed_by_us,
+                           failure_kind=FailureKind.NOT_STARTED)
     if (failed := _condition(job, _FAILURE)) is not None:
         kind, text = _failure(failed, job)
         return ObservedJob(name, task, attempt, JobState.FAILED, started, _when(failed, seen_at), text, failure_kind=kind)
@@ -65,6 +68,11 @@ def _when(condition: dict[str, Any], seen_at: datetime) -> datetime:
     """The later of the condition's (whole-second) time and when we saw it: never early."""
     stamp = condition.get("lastTransitionTime")
     return max(parse_time(stamp), seen_at) if stamp else seen_at
+
+
+def is_timed_out(job: ObservedJob) -> bool:
+    """An attempt its Job's deadline ended (the Job controller deletes the pod, and its log)."""
+    return job.state == JobState.FAILED and job.failure_kind is FailureKind.TIMED_OUT
 
 
 def needs_pod_detail(job: ObservedJob) -> bool:
@@ -107,6 +115,38 @@ def read_pod_failure(pods: list[dict[str, Any]]) -> tuple[FailureKind, str] | No
         if pod.get("status", {}).get("reason"):
             return FailureKind.POD, f"{pod['status']['reason']}: {pod['status'].get('message', '')}".strip(": ")
     return None
+
+
+def observe_waiting(pod: dict[str, Any]) -> PodWaiting | None:
+    """Why a task pod that has not finished is not running yet, or None (running, finished, going).
+
+    The main container's waiting reason and message as the kubelet reports them, or
+    `Unschedulable` with the scheduler's message while the pod has no node.
+    """
+    meta, status = pod.get("metadata", {}), pod.get("status", {})
+    if meta.get("deletionTimestamp") or status.get("phase") in ("Succeeded", "Failed", "Running"):
+        return None
+    created = meta.get("creationTimestamp")
+    if not created:
+        return None
+    for container in status.get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting")
+        if container.get("name") == MAIN_CONTAINER and waiting and waiting.get("reason"):
+            return PodWaiting(waiting["reason"], waiting.get("message") or "", parse_time(created))
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            return PodWaiting(condition.get("reason") or "Unschedulable", condition.get("message") or "",
+                              parse_time(created))
+    return None
+
+
+def pod_job_key(pod: dict[str, Any]) -> tuple[tuple[str, str], str] | None:
+    """((namespace, run), Job name) of a Dagwright task pod, or None for a foreign pod."""
+    meta = pod.get("metadata", {})
+    labels = meta.get("labels") or {}
+    run = labels.get(LABEL_RUN)
+    job = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+    return ((meta["namespace"], run), job) if run and job else None
 
 
 @dataclass(frozen=True)

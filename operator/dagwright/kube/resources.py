@@ -47,6 +47,31 @@ def suspend_job(http: KubeHttp, namespace: str, name: str) -> None:
         pass
 
 
+def fail_job(http: KubeHttp, namespace: str, name: str, annotation: str, reason: str) -> None:
+    """Mark a Job's attempt failed (`annotation`: `reason`) and suspend it, which stops its pod."""
+    try:
+        http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name),
+                     {"metadata": {"annotations": {annotation: reason}}, "spec": {"suspend": True}},
+                     content_type=MERGE_PATCH)
+    except NotFound:
+        pass
+
+
+def annotate_job(http: KubeHttp, namespace: str, name: str, annotations: dict[str, str]) -> None:
+    """Add annotations to a Job (a Job that is gone is not an error)."""
+    try:
+        http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name),
+                     {"metadata": {"annotations": annotations}}, content_type=MERGE_PATCH)
+    except NotFound:
+        pass
+
+
+def pod_log_tail(http: KubeHttp, namespace: str, name: str, lines: int, limit_bytes: int) -> str:
+    """The last `lines` lines (at most `limit_bytes`) of a pod's main container log."""
+    return http.text(f"/api/v1/namespaces/{namespace}/pods/{name}/log",
+                     {"container": "main", "tailLines": str(lines), "limitBytes": str(limit_bytes)}, timeout=10.0)
+
+
 def watch_jobs_path(namespace: str | None) -> str:
     """The path to list and watch Jobs of one namespace or of all."""
     return _ns_path("/apis/batch/v1", namespace, "jobs") if namespace else "/apis/batch/v1/jobs"

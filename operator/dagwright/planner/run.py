@@ -30,6 +30,7 @@ from dagwright.api.models import (
 from dagwright.api.names import job_name
 from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.planner.dag import topological_order
+from dagwright.planner.podwait import judge_wait
 from dagwright.planner.retry import effective_retry_policy, max_attempts, retry_delay
 from dagwright.planner.snapshot import (
     JobState,
@@ -123,7 +124,8 @@ def _from_job(
     if previous is not None and previous.attempts == job.attempt:
         # Nothing new about this attempt: keep the entry as it is (the hot path of big runs).
         # A final phase stays final, even when the run is cancelled or times out later.
-        if job.state == JobState.ACTIVE and previous.phase == TaskPhase.RUNNING and not work.stopping:
+        if (job.state == JobState.ACTIVE and previous.phase == TaskPhase.RUNNING and not work.stopping
+                and job.waiting is None):
             return previous
         if job.state != JobState.ACTIVE and previous.phase in FINISHED_TASK_PHASES:
             return previous
@@ -139,6 +141,14 @@ def _from_job(
         if work.stopping:
             work.plan.stop.append(job.name)
             return _cancelled(work, base, "stopped: " + _stop_reason(work))
+        if job.waiting is not None:
+            verdict = judge_wait(job.waiting, now, work.snapshot.start_grace_seconds)
+            if verdict.failure is not None:
+                work.plan.fail.append((job.name, verdict.failure))
+                message = f"attempt {job.attempt} failed: {verdict.failure}"
+                return _after_failure(work, task, base, previous, job.attempt, message, now)
+            if verdict.recheck_after is not None:
+                work.requeue.append(verdict.recheck_after)
         return base
     finished_at = format_time(job.finished_at or now)
     if job.state == JobState.SUCCEEDED and not job.outputs_error:

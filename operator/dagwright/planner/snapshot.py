@@ -12,6 +12,9 @@ from enum import Enum
 
 from dagwright.api.models import EventType, WorkflowRunStatus, WorkflowSpec
 
+# Default of RunSnapshot.start_grace_seconds (`dagwright operator --pod-start-grace`).
+DEFAULT_START_GRACE_SECONDS = 180.0
+
 
 class JobState(str, Enum):
     """What a task attempt's Job is doing, as observed."""
@@ -30,6 +33,17 @@ class FailureKind(str, Enum):
     TIMED_OUT = "TimedOut"  # activeDeadlineSeconds passed (condition reason DeadlineExceeded)
     STOPPED = "Stopped"  # suspended by the operator (cancel or run timeout)
     REFUSED = "Refused"  # never created: the API server refused it, or it could not be rendered
+    NOT_STARTED = "NotStarted"  # failed by the operator: its pod could not start (the kubelet's reason)
+
+
+@dataclass(frozen=True)
+class PodWaiting:
+    """Why an attempt's pod has not started: the main container's waiting reason and message
+    from the kubelet (or `Unschedulable` from the scheduler), and when the pod was created."""
+
+    reason: str
+    message: str
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class ObservedJob:
     outputs: tuple[tuple[str, str], ...] | None = None  # read from the pod when a later task needs them
     outputs_error: str | None = None  # the outputs could not be read: the attempt counts as failed
     failure_kind: FailureKind | None = None  # what `failure` came from, when failed
+    waiting: PodWaiting | None = None  # an active attempt whose pod has not started (real nodes)
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,9 @@ class RunSnapshot:
     # Jobs the status names that the API server itself said do not exist (a GET answered 404).
     # Absence from the watch cache alone proves nothing: a re-list racing a create drops new Jobs.
     confirmed_missing: frozenset[str] = frozenset()
+    # How long a pod may wait to start (pulling, ContainerCreating, unschedulable) before its
+    # attempt fails; reasons that cannot resolve fail at once (planner/podwait.py).
+    start_grace_seconds: float = DEFAULT_START_GRACE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,9 @@ class RunPlan:
     status: WorkflowRunStatus
     create: list[JobToCreate] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)
+    # Active Jobs whose attempt failed before its pod started: (Job name, why). The Job is
+    # marked failed and suspended (its pod is stopped, the Job stays as the attempt's record).
+    fail: list[tuple[str, str]] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     requeue_after: float | None = None
     # Jobs the status names but the cache lacks: ask the API server before deciding anything
