@@ -16,7 +16,8 @@ a cluster):
   ``default`` ServiceAccount exists; deleted (in the background) after the test.
 
 Every test under ``tests/cluster`` is marked ``cluster`` automatically
-(``pytest -m "not cluster"`` skips them).
+(``pytest -m "not cluster"`` skips them). Tests marked ``realnode`` (tests/cluster/test_realnode.py)
+need the local cluster's real node: with ``DW_REAL_NODE=0`` (a kwok-only cluster) they are deselected.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def pytest_collection_modifyitems(config, items):
         path = Path(str(getattr(item, "path", item.fspath))).resolve()
         if CLUSTER_TESTS in path.parents:
             item.add_marker(pytest.mark.cluster)
+    if os.environ.get("DW_REAL_NODE") == "0":
+        real_node = [item for item in items if item.get_closest_marker("realnode")]
+        if real_node:
+            config.hook.pytest_deselected(items=real_node)
+            items[:] = [item for item in items if not item.get_closest_marker("realnode")]
 
 
 def _run(cmd: list[str], timeout: float) -> None:
