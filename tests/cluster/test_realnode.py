@@ -24,6 +24,8 @@ ON_REAL_NODE = {
     "nodeSelector": {REAL_NODE_LABEL: "true"},
     "tolerations": [{"key": REAL_NODE_LABEL, "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
 }
+# python as PID 1 ignores SIGTERM: a stopped pod would take the default 30 s grace to go.
+QUICK_STOP = {"spec": {"terminationGracePeriodSeconds": 5}}
 RUN_TIMEOUT = 240  # seconds: a run of a few tasks, on a loaded 2-core machine
 
 pytestmark = pytest.mark.realnode
@@ -100,7 +102,7 @@ def test_a_task_over_its_memory_limit_is_oom_killed(kube, operator):
 
 def test_a_timed_out_attempt_keeps_the_end_of_its_log(kube, operator, kube_env):
     slow = py("slow", "import time\nfor i in range(600):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n",
-              timeoutSeconds=8)
+              timeoutSeconds=8, podTemplate=QUICK_STOP)
     kube.create_run("timeout", spec=spec(slow))
     run = kube.wait_for_phase("timeout", timeout=RUN_TIMEOUT)
     assert run["status"]["phase"] == "Failed"
@@ -177,7 +179,7 @@ def test_a_restricted_non_root_task_runs_without_privileges(kube, operator, kube
 
 
 def test_cancelling_a_run_stops_its_running_task(kube, operator):
-    sleeper = py("sleeper", "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
+    sleeper = py("sleeper", "import time\nprint('started', flush=True)\ntime.sleep(600)\n", podTemplate=QUICK_STOP)
     kube.create_run("cancel", spec=spec(sleeper))
 
     def running():
