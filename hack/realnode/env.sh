@@ -24,12 +24,14 @@ RN_LABEL="dagwright.io/real-node"
 RN_PAUSE_IMAGE="localhost/dagwright/pause:3.10"
 RN_PYTHON_IMAGE="localhost/dagwright/python:bookworm"
 RN_CNI_BIN="/usr/lib/cni"
-# Unix socket paths are limited to 107 bytes: a deep checkout gets its sockets in /run instead.
+# Unix socket paths are limited to 107 bytes: a deep checkout gets its sockets (containerd's, and the
+# kubelet's root dir, which holds sockets too) in /run instead.
 RN_RUN="$RN_DIR/run"
-if (( ${#RN_RUN} > 70 )); then
+if (( ${#RN_RUN} > 60 )); then
   RN_RUN="/run/dagwright-realnode-$(printf '%s' "$RN_DIR" | sha256sum | cut -c1-12)"
 fi
 RN_SOCK="$RN_RUN/containerd.sock"
+RN_KUBELET_ROOT="$RN_RUN/kubelet"
 rn_node_name() {
   if [[ -n "${DW_REAL_NODE_NAME:-}" ]]; then echo "$DW_REAL_NODE_NAME"; return; fi
   local h; h="$(hostname)"

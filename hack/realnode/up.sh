@@ -50,7 +50,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$RN_KUBELET_PORT" "$RN_KUBELET_HEALTHZ_PORT" "$RN_STREAM_PORT"; do
   port_busy "$p" && die "port 127.0.0.1:$p is in use (another kubelet or containerd?); set DW_KUBELET_PORT / DW_CONTAINERD_STREAM_PORT"
 done
-mkdir -p "$RN_DIR"/{pids,logs,pki,containerd/root,containerd/state,cni/net.d,cni/ipam,runc,kubelet,pod-logs,volume-plugins} "$RN_RUN"
+mkdir -p "$RN_DIR"/{pids,logs,pki,containerd/root,containerd/state,cni/net.d,cni/ipam,runc,pod-logs,volume-plugins} "$RN_RUN" "$RN_KUBELET_ROOT"
 
 # ------------------------------------------------------------------ containerd
 cat > "$RN_DIR/containerd/config.toml" <<TOML
@@ -197,7 +197,7 @@ if [[ ! -f "$SYSCTL_SAVE" ]]; then
 fi
 echo "=== $(date -u +%FT%TZ) starting kubelet" >> "$RN_DIR/logs/kubelet.log"
 setsid "$RN_BIN/kubelet" --config "$RN_DIR/kubelet.yaml" --kubeconfig "$RN_DIR/kubelet.kubeconfig" \
-  --root-dir "$RN_DIR/kubelet" --cert-dir "$RN_DIR/pki" --hostname-override "$RN_NODE" \
+  --root-dir "$RN_KUBELET_ROOT" --cert-dir "$RN_DIR/pki" --hostname-override "$RN_NODE" \
   --node-labels "$RN_LABEL=true" --v=1 </dev/null >>"$RN_DIR/logs/kubelet.log" 2>&1 9>&- &
 echo $! > "$RN_DIR/pids/kubelet.pid"
 node_usable() {  # Ready, and no taint but ours (not-ready, disk-pressure... would keep pods away)
