@@ -79,11 +79,17 @@ else
   log "building $RN_PYTHON_IMAGE: debootstrap --variant=minbase bookworm (+ $PACKAGES)"
   rootfs="$WORK/python/rootfs"
   mkdir -p "$WORK/python"
-  if ! timeout 1200 debootstrap --variant=minbase --include="$PACKAGES" bookworm "$rootfs" "$MIRROR" \
-      >"$WORK/python/debootstrap.log" 2>&1; then
+  for try in 1 2; do  # a second try when the mirror hiccups
+    if timeout 1200 debootstrap --variant=minbase --include="$PACKAGES" bookworm "$rootfs" "$MIRROR" \
+        >"$WORK/python/debootstrap.log" 2>&1; then
+      break
+    fi
     tail -n 30 "$WORK/python/debootstrap.log" >&2
-    die "debootstrap failed"
-  fi
+    [[ $try == 2 ]] && die "debootstrap failed twice"
+    log "debootstrap failed; trying again"
+    findmnt -rn -o TARGET | grep -F "$rootfs/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    rm -rf --one-file-system "$rootfs"
+  done
   log "debootstrap done"
   chroot "$rootfs" groupadd --gid 65532 nonroot
   chroot "$rootfs" useradd --uid 65532 --gid 65532 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin nonroot

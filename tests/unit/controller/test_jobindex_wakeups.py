@@ -66,3 +66,27 @@ def test_a_deleted_job_wakes_the_run():
     jobs.job_event("DELETED", job())
     assert woken == [RUN, RUN]
     assert jobs.jobs_of(RUN) == {}
+
+
+def waiting_pod(reason: str, message: str = "") -> dict:
+    labels = {"dagwright.io/run": "r", "batch.kubernetes.io/job-name": "r-a-1"}
+    return {"metadata": {"name": "r-a-1-xyz", "namespace": "n", "labels": labels,
+                         "creationTimestamp": "2026-11-24T02:00:00Z"},
+            "status": {"phase": "Pending",
+                       "containerStatuses": [{"name": "main", "state": {"waiting": {"reason": reason, "message": message}}}]}}
+
+
+def test_a_pod_that_cannot_start_wakes_the_run_and_its_job_carries_why_until_it_runs():
+    jobs, woken = index()
+    jobs.job_event("ADDED", job(startTime="2026-11-24T02:00:00Z", active=1))
+    jobs.pod_event("MODIFIED", waiting_pod("ErrImagePull", "connection refused"))
+    assert woken == [RUN, RUN]
+    assert jobs.jobs_of(RUN)["a"][0].waiting.reason == "ErrImagePull"
+    jobs.pod_event("MODIFIED", waiting_pod("ErrImagePull", "connection refused"))  # nothing new
+    assert woken == [RUN, RUN]
+    jobs.pod_event("MODIFIED", waiting_pod("ImagePullBackOff", "Back-off pulling image"))
+    assert woken == [RUN, RUN, RUN]
+    running = waiting_pod("x")
+    running["status"] = {"phase": "Running", "containerStatuses": [{"name": "main", "state": {"running": {}}}]}
+    jobs.pod_event("MODIFIED", running)
+    assert jobs.jobs_of(RUN)["a"][0].waiting is None
