@@ -60,6 +60,16 @@ stop containerd "$RN_DIR/containerd/config.toml"
 for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $RN_SOCK" 2>/dev/null); do
   alive "$p" "$RN_SOCK" && kill -KILL "$p" 2>/dev/null
 done
+if [[ $machine == 1 ]]; then
+  # A real node's containerd or shims left by a stack killed in another checkout (its kubelet is
+  # gone): they hold the streaming port and mounts, and nothing can use them any more.
+  stale="(/\.cluster/realnode/|/run/dagwright-realnode-)"
+  for p in $(pgrep -f -- "^containerd --config .*/realnode/containerd/config\.toml" 2>/dev/null) \
+           $(pgrep -f -- "containerd-shim-runc-v2 .*-address [^ ]*$stale" 2>/dev/null); do
+    say "stopping pid $p, left by an earlier real node: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | cut -c1-120)"
+    kill -KILL "$p" 2>/dev/null
+  done
+fi
 
 # Mounts: the kubelet's root (bind-mounted on itself), the overlay rootfs, shm and netns of the
 # pods; those of this checkout, and those of any real node's state left by a killed stack.
