@@ -78,6 +78,10 @@ def test_a_python_task_passes_its_outputs_to_a_dependent_and_its_log_is_shown(ku
     assert logs.returncode == 0, logs.stderr
     assert "producing on 3." in logs.stdout
     assert "consumer got 42 rows" in logs.stdout
+    # A healthy run leaves no warning on its pods (no MissingClusterDNS, no FailedMount...).
+    warnings = [f"{e.reason}: {e.message}" for e in kube.core.list_namespaced_event(kube.ns).items
+                if e.type == "Warning" and e.involved_object.kind == "Pod"]
+    assert warnings == []
 
 
 def test_an_exit_code_fails_the_attempt_and_the_retry_runs_again(kube, operator):
