@@ -85,7 +85,11 @@ launch() {
     echo "=== $(date -u +%FT%TZ) starting $name"
   } >> "$DIR/logs/$name.log"
   setsid "$BIN/$name" "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 9>&- &
-  echo $! > "$(pidfile "$name")"
+  local pid=$!
+  echo "$pid" > "$(pidfile "$name")"
+  # Until the forked shell has exec'd the binary its command line is this script's: `running`
+  # would call it dead. Wait for the exec (or the end of the process).
+  for _ in $(seq 100); do running "$name" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   log "started $name (pid $!, port $port)"
 }
 # await NAME CHECK-COMMAND...: poll until the check passes (0), the process dies (1) or

@@ -47,6 +47,12 @@ fi
 # Whatever is left of an earlier start (killed or half-started) goes first.
 "$ROOT/hack/realnode/down.sh" --quiet
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# await_exec PIDFILE PATTERN: a just-forked shell shows this script's command line until it has
+# exec'd the program; wait for that (or for the process to end) before judging it by `ours`.
+await_exec() {
+  local pid; pid="$(cat "$1")"
+  for _ in $(seq 100); do ours "$1" "$2" && return 0; kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+}
 for p in "$RN_KUBELET_PORT" "$RN_KUBELET_HEALTHZ_PORT" "$RN_STREAM_PORT"; do
   port_busy "$p" && die "port 127.0.0.1:$p is in use (another kubelet or containerd?); set DW_KUBELET_PORT / DW_CONTAINERD_STREAM_PORT"
 done
@@ -109,6 +115,7 @@ ip link set "$RN_BRIDGE" up
 echo "=== $(date -u +%FT%TZ) starting containerd" >> "$RN_DIR/logs/containerd.log"
 setsid containerd --config "$RN_DIR/containerd/config.toml" </dev/null >>"$RN_DIR/logs/containerd.log" 2>&1 9>&- &
 echo $! > "$RN_DIR/pids/containerd.pid"
+await_exec "$RN_DIR/pids/containerd.pid" "$RN_DIR/containerd/config.toml"
 CTR=(ctr --address "$RN_SOCK" --namespace k8s.io --timeout 30s)
 deadline=$(( $(date +%s) + TIMEOUT ))
 until "${CTR[@]}" version >/dev/null 2>&1; do
@@ -200,6 +207,7 @@ setsid "$RN_BIN/kubelet" --config "$RN_DIR/kubelet.yaml" --kubeconfig "$RN_DIR/k
   --root-dir "$RN_KUBELET_ROOT" --cert-dir "$RN_DIR/pki" --hostname-override "$RN_NODE" \
   --node-labels "$RN_LABEL=true" --v=1 </dev/null >>"$RN_DIR/logs/kubelet.log" 2>&1 9>&- &
 echo $! > "$RN_DIR/pids/kubelet.pid"
+await_exec "$RN_DIR/pids/kubelet.pid" "$RN_BIN/kubelet"
 node_usable() {  # Ready, and no taint but ours (not-ready, disk-pressure... would keep pods away)
   node_ready || return 1
   local taints; taints="$("${KUBECTL[@]}" get node "$RN_NODE" -o jsonpath='{.spec.taints[*].key}' 2>/dev/null)" || return 1
