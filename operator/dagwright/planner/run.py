@@ -72,7 +72,7 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
             update={"phase": RunPhase.QUEUED, "message": "waiting for a slot (maxActiveRuns)"}
         )
         plan = RunPlan(status=queued, transitions=_run_transitions(status, queued))
-        _judge_deadline(snapshot, None, plan)
+        plan.requeue_after = _judge_deadline(snapshot, None, plan)  # a queued run can be late too
         return plan
     now = snapshot.now
     started_at = status.started_at or format_time(now)

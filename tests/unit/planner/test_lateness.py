@@ -116,6 +116,12 @@ def test_a_queued_run_is_late_against_its_logical_date():
     assert "DeadlineMissed" in [t.reason for t in plan.transitions]
 
 
+def test_a_queued_run_is_looked_at_again_at_its_deadline():
+    world = _late_world(after="1h", start="logicalDate")
+    plan = plan_run(dataclasses.replace(world.snapshot(), admitted=False, logical_date=T0, created_at=T0))
+    assert (plan.status.phase, plan.requeue_after) == ("Queued", 3600.0)
+
+
 def test_a_backfilled_run_is_not_late_against_its_logical_date():
     world = _late_world(after="1h", start="logicalDate")
     plan = plan_run(dataclasses.replace(world.snapshot(), logical_date=T0 - 30 * 24 * H, created_at=T0))
