@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from .kube import container_task as task
+from .operator_process import free_port
+from .test_metrics import scrape
 from .test_notifications import Receiver
 
 SLOW = {"sim.dagwright.io/duration": "20s"}
@@ -49,6 +51,10 @@ def assert_missed_once_and_notified_while_running(kube, receiver, name: str) -> 
 
 
 def test_a_run_past_its_deadline_is_marked_and_notified_at_that_moment_while_still_running(kube, operator, receiver):
+    port = free_port()
+    operator.stop()
+    operator.extra_args = ["--metrics-port", str(port), "--metrics-address", "127.0.0.1"]
+    operator.start()
     kube.create_run("late", spec=late_spec(receiver.url, "3s"))
     started = when(kube.wait_for_phase("late", ("Running",))["status"]["startedAt"])
     missed = kube.wait_for("DeadlineMissed condition", lambda: condition(kube, "late", "DeadlineMissed"), timeout=30)
@@ -57,6 +63,7 @@ def test_a_run_past_its_deadline_is_marked_and_notified_at_that_moment_while_sti
     event = next(e for e in kube.events("late") if e.reason == "DeadlineMissed")
     assert event.type == "Warning" and "deadline" in event.message
     assert_missed_once_and_notified_while_running(kube, receiver, "late")
+    assert scrape(port)["dagwright_deadlines_missed_total"] == 1
 
 
 def test_a_deadline_passed_while_the_operator_was_down_is_marked_once_after_restarts(kube, operator, receiver):
