@@ -81,6 +81,10 @@ class RunSnapshot:
     # How long a pod may wait to start (pulling, ContainerCreating, unschedulable) before its
     # attempt fails; reasons that cannot resolve fail at once (planner/podwait.py).
     start_grace_seconds: float = DEFAULT_START_GRACE_SECONDS
+    # The run's logical date and creation time, for spec.deadline (planner/lateness.py);
+    # without them a logicalDate deadline is not judged.
+    logical_date: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
