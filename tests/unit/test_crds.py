@@ -42,7 +42,7 @@ spec:
   params:
     - {name: date, default: "{{ run.logicalDate }}"}
   defaults:
-    retries: {limit: 2, backoffSeconds: 10, backoffFactor: 2, maxBackoffSeconds: 600}
+    retries: {limit: 2, backoffSeconds: 10, backoffFactor: 2, maxBackoffSeconds: 600, onDisruption: 3}
     timeoutSeconds: 3600
     serviceAccountName: dagwright-task
     podTemplate: {}

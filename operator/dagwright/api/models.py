@@ -124,6 +124,17 @@ class RetryPolicy(ApiModel):
     max_backoff_seconds: float = Field(
         600, ge=0, le=86400 * 7, description="Upper bound of the wait between attempts."
     )
+    on_disruption: int = Field(
+        3, ge=0, le=100,
+        description="Attempts Kubernetes took away (pod condition DisruptionTarget: eviction, "
+        "preemption, node shutdown) tried again at once without using `limit`; beyond this "
+        "many, a disruption counts as an ordinary failure.",
+    )
+    no_retry_on_exit_codes: list[int] | None = Field(
+        None, max_length=32,
+        description="Exit codes of the main container that fail the task at once, whatever "
+        "retries remain.",
+    )
 
 
 class TaskDefaults(ApiModel):
@@ -540,6 +551,10 @@ class TaskStatus(ApiModel):
 
     phase: TaskPhase = Field(description="Task phase.")
     attempts: int = Field(0, ge=0, description="Attempts started so far.")
+    disruptions: int = Field(
+        0, ge=0, description="Attempts Kubernetes took away (DisruptionTarget), retried without "
+        "using `retries.limit` while within `retries.onDisruption`."
+    )
     job: str | None = Field(None, description="Job of the latest attempt.")
     started_at: str | None = Field(None, description="When the first attempt started.")
     finished_at: str | None = Field(None, description="When the task reached its final phase.")

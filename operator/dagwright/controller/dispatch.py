@@ -24,6 +24,7 @@ from dagwright.kube.errors import AlreadyExists, ApiError, BadRequest, Conflict,
 from dagwright.kube.http import KubeHttp
 from dagwright.kube.jobindex import JobIndex, RunKey
 from dagwright.kube.observe import (
+    PodFailure,
     is_timed_out,
     needs_pod_detail,
     observe_job,
@@ -102,7 +103,8 @@ class Dispatcher:
                 checked.add(job.name)
                 facts = self.jobs.pod_facts(key, job.name)
                 message = facts.message if facts else None
-                failure = (facts.failure_kind, facts.failure) if facts and facts.failure and facts.failure_kind else None
+                failure = (PodFailure(facts.failure_kind, facts.failure, facts.exit_code)
+                           if facts and facts.failure and facts.failure_kind else None)
                 if facts is None:
                     try:
                         pods = await asyncio.to_thread(resources.list_pods, self.http, key[0], f"job-name={job.name}")
@@ -115,7 +117,8 @@ class Dispatcher:
                     self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())),
                                      outputs_error=outputs_error)
                 elif failure:
-                    self.jobs.enrich(key, job.name, failure_kind=failure[0], failure=failure[1])
+                    self.jobs.enrich(key, job.name, failure_kind=failure.kind, failure=failure.text,
+                                     exit_code=failure.exit_code)
 
     def _keep_log_tail(self, namespace: str, job: str) -> None:
         """A timed-out attempt: the Job controller is deleting its pod (it waits the pod's grace

@@ -214,7 +214,7 @@ def merge_pod_facts(job: ObservedJob, pod: PodFacts | None) -> ObservedJob:
     if job.state == JobState.ACTIVE and pod.succeeded:
         return replace(job, state=JobState.SUCCEEDED, finished_at=pod.seen_at)
     if job.state == JobState.FAILED and pod.failure and job.failure_kind in (FailureKind.JOB, FailureKind.POD):
-        return replace(job, failure=pod.failure, failure_kind=pod.failure_kind)
+        return replace(job, failure=pod.failure, failure_kind=pod.failure_kind, exit_code=pod.exit_code)
     return job
 
 
@@ -235,8 +235,9 @@ def keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
         return new
     if old.state != new.state:
         return replace(new, outputs=old.outputs, outputs_error=old.outputs_error)
-    pod_detail = old.failure_kind is FailureKind.EXIT
+    pod_detail = old.failure_kind in (FailureKind.EXIT, FailureKind.DISRUPTED)
     return replace(new, finished_at=old.finished_at or new.finished_at,
                    failure=old.failure if pod_detail else new.failure,
                    failure_kind=old.failure_kind if pod_detail else new.failure_kind,
+                   exit_code=old.exit_code if pod_detail else new.exit_code,
                    outputs=old.outputs, outputs_error=old.outputs_error)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from dagwright.api.timefmt import parse_time
 from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
@@ -17,6 +17,10 @@ from dagwright.render.kinds import MAIN_CONTAINER
 
 _SUCCESS = ("Complete", "SuccessCriteriaMet")
 _FAILURE = ("Failed", "FailureTarget")
+# The Job's only podFailurePolicy rule (render/job.py) fails it on a pod with condition
+# DisruptionTarget; the Job controller then gives its Failed condition this reason.
+JOB_REASON_POD_FAILURE_POLICY = "PodFailurePolicy"
+POD_CONDITION_DISRUPTION = "DisruptionTarget"
 
 
 def _condition(job: dict[str, Any], types: tuple[str, ...]) -> dict[str, Any] | None:
@@ -37,6 +41,8 @@ def _failure(condition: dict[str, Any], job: dict[str, Any]) -> tuple[FailureKin
     reason = condition.get("reason", "")
     if reason == "DeadlineExceeded":
         return FailureKind.TIMED_OUT, f"timed out after {job.get('spec', {}).get('activeDeadlineSeconds', '?')}s"
+    if reason == JOB_REASON_POD_FAILURE_POLICY:
+        return FailureKind.DISRUPTED, "disrupted: " + (condition.get("message") or reason)
     return FailureKind.JOB, condition.get("message") or reason or "failed"
 
 
@@ -96,9 +102,29 @@ def describe_pod_failure(pods: list[dict[str, Any]]) -> str | None:
     return failure[1] if failure else None
 
 
-def read_pod_failure(pods: list[dict[str, Any]]) -> tuple[FailureKind, str] | None:
-    """(EXIT, 'exit code 2') from the main container, else (POD, 'Evicted: …') from the pod."""
+class PodFailure(NamedTuple):
+    """What a failed pod says: its kind, a short text, and the main container's exit code."""
+
+    kind: FailureKind
+    text: str
+    exit_code: int | None = None
+
+
+def _disruption(pod: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod's DisruptionTarget=True condition (evicted, preempted, node shutdown), if any."""
+    for condition in pod.get("status", {}).get("conditions") or []:
+        if condition.get("type") == POD_CONDITION_DISRUPTION and condition.get("status") == "True":
+            return condition
+    return None
+
+
+def read_pod_failure(pods: list[dict[str, Any]]) -> PodFailure | None:
+    """(DISRUPTED, 'disrupted: EvictionByEvictionAPI: …') when Kubernetes took the pod away,
+    else (EXIT, 'exit code 2', 2) from the main container, else (POD, 'Evicted: …') from the pod."""
     for pod in pods:
+        if (disruption := _disruption(pod)) is not None:
+            text = f"{disruption.get('reason') or POD_CONDITION_DISRUPTION}: {disruption.get('message') or ''}"
+            return PodFailure(FailureKind.DISRUPTED, "disrupted: " + text.strip(": "))
         for container in pod.get("status", {}).get("containerStatuses") or []:
             if container.get("name") != MAIN_CONTAINER:
                 continue
@@ -111,9 +137,10 @@ def read_pod_failure(pods: list[dict[str, Any]]) -> tuple[FailureKind, str] | No
             message = (terminated.get("message") or "").strip()
             if message and len(message) <= 200:
                 text += f": {message}"
-            return FailureKind.EXIT, text
+            return PodFailure(FailureKind.EXIT, text, int(terminated["exitCode"]))
         if pod.get("status", {}).get("reason"):
-            return FailureKind.POD, f"{pod['status']['reason']}: {pod['status'].get('message', '')}".strip(": ")
+            return PodFailure(FailureKind.POD,
+                              f"{pod['status']['reason']}: {pod['status'].get('message', '')}".strip(": "))
     return None
 
 
@@ -158,7 +185,8 @@ class PodFacts:
     seen_at: datetime
     failure: str | None = None  # exit code (and reason) of a failed pod
     message: str | None = None  # the main container's termination message
-    failure_kind: FailureKind | None = None  # EXIT when `failure` has the exit code, POD when not
+    failure_kind: FailureKind | None = None  # EXIT when `failure` has the exit code, DISRUPTED, POD
+    exit_code: int | None = None  # the main container's exit code (kind EXIT)
 
 
 def observe_pod(pod: dict[str, Any], seen_at: datetime) -> tuple[tuple[str, str], PodFacts] | None:
@@ -173,5 +201,6 @@ def observe_pod(pod: dict[str, Any], seen_at: datetime) -> tuple[tuple[str, str]
     failure = read_pod_failure([pod]) if phase == "Failed" else None
     facts = PodFacts(job=job, succeeded=phase == "Succeeded", seen_at=seen_at,
                      failure=failure[1] if failure else None, message=read_termination_message([pod]),
-                     failure_kind=failure[0] if failure else None)
+                     failure_kind=failure.kind if failure else None,
+                     exit_code=failure.exit_code if failure else None)
     return (meta["namespace"], run), facts

@@ -33,8 +33,9 @@ from dagwright.api.vocabulary import EventReason
 from dagwright.planner.dag import topological_order
 from dagwright.planner.lateness import assess_lateness, deadline_of, missed_message, with_deadline_missed
 from dagwright.planner.podwait import judge_wait
-from dagwright.planner.retry import effective_retry_policy, max_attempts, retry_delay
+from dagwright.planner.retry import RetryVerdict, effective_retry_policy, judge_failure, retry_delay
 from dagwright.planner.snapshot import (
+    FailureKind,
     JobState,
     JobToCreate,
     ObservedJob,
@@ -155,6 +156,7 @@ def _from_job(
     base = TaskStatus(
         phase=TaskPhase.RUNNING,
         attempts=job.attempt,
+        disruptions=previous.disruptions if previous else 0,
         job=job.name,
         started_at=started_at,
         message=previous.message if previous and previous.attempts == job.attempt else None,
@@ -168,7 +170,8 @@ def _from_job(
             if verdict.failure is not None:
                 work.plan.fail.append((job.name, verdict.failure))
                 message = f"attempt {job.attempt} failed: {verdict.failure}"
-                return _after_failure(work, task, base, previous, job.attempt, message, now)
+                return _after_failure(work, task, base, previous, job.attempt, message, now,
+                                      FailureKind.NOT_STARTED)
             if verdict.recheck_after is not None:
                 work.requeue.append(verdict.recheck_after)
         return base
@@ -183,7 +186,9 @@ def _from_job(
     if job.stopped:
         return _cancelled(work, base, previous.message if previous and previous.message else "stopped")
     message = f"attempt {job.attempt} failed: {failure}"
-    return _after_failure(work, task, base, previous, job.attempt, message, job.finished_at or now)
+    kind = None if job.outputs_error else job.failure_kind
+    return _after_failure(work, task, base, previous, job.attempt, message, job.finished_at or now,
+                          kind, job.exit_code)
 
 
 def _job_not_seen(work: _Pass, task: Task, previous: TaskStatus) -> TaskStatus:
@@ -213,34 +218,48 @@ def _after_failure(
     attempt: int,
     message: str,
     failed_at: datetime,
+    kind: FailureKind | None = None,
+    exit_code: int | None = None,
 ) -> TaskStatus:
     now = work.snapshot.now
     policy = effective_retry_policy(work.snapshot.spec, task)
-    if attempt >= max_attempts(policy):
-        # Failed for good, whether or not the run is stopping: the outcome must not depend on
-        # whether the status write of the pass that saw the failure landed before a cancel.
-        return base.model_copy(
-            update={
-                "phase": TaskPhase.FAILED,
-                "finished_at": format_time(failed_at),
-                "message": message,
-                "next_attempt_at": None,
-            }
-        )
     if (previous is not None and previous.phase == TaskPhase.RETRYING and previous.next_attempt_at
             and previous.attempts == attempt):
+        # Judged by an earlier pass: keep its verdict, its disruption count and its time.
         next_at = parse_time(previous.next_attempt_at)
+        retrying = base.model_copy(update={"phase": TaskPhase.RETRYING, "message": previous.message,
+                                           "disruptions": previous.disruptions,
+                                           "next_attempt_at": previous.next_attempt_at})
     else:
-        next_at = failed_at + timedelta(seconds=retry_delay(policy, attempt))
+        disruptions = previous.disruptions if previous is not None else 0
+        judgement = judge_failure(policy, attempt, disruptions, kind, exit_code)
+        if judgement.note:
+            message = f"{message} {judgement.note}"
+        if judgement.verdict is RetryVerdict.FAIL:
+            # Failed for good, whether or not the run is stopping: the outcome must not depend on
+            # whether the status write of the pass that saw the failure landed before a cancel.
+            return base.model_copy(
+                update={
+                    "phase": TaskPhase.FAILED,
+                    "finished_at": format_time(failed_at),
+                    "message": message,
+                    "next_attempt_at": None,
+                }
+            )
+        if judgement.verdict is RetryVerdict.RETRY_NOW:
+            next_at = failed_at
+        else:
+            next_at = failed_at + timedelta(seconds=retry_delay(policy, judgement.charged))
+        retrying = base.model_copy(
+            update={
+                "phase": TaskPhase.RETRYING,
+                "message": message,
+                "disruptions": disruptions + (1 if judgement.disruption else 0),
+                "next_attempt_at": format_time(next_at, precise=True),
+            }
+        )
     if work.stopping:
-        return _cancelled(work, base, message)
-    retrying = base.model_copy(
-        update={
-            "phase": TaskPhase.RETRYING,
-            "message": message,
-            "next_attempt_at": format_time(next_at, precise=True),
-        }
-    )
+        return _cancelled(work, base, retrying.message or message)
     if now < next_at or work.free_slots < 1:
         if now < next_at:
             work.requeue.append((next_at - now).total_seconds())
@@ -379,6 +398,9 @@ _TASK_REASONS = {
     TaskPhase.CANCELLED: ("TaskCancelled", EventType.WARNING),
 }
 
+# An attempt Kubernetes took away (eviction, preemption), retried without using retries.limit.
+TASK_DISRUPTED = "TaskDisrupted"
+
 # Routine transitions of many tasks in one pass share one Event (API economy).
 _GROUPED = {"TaskStarted", "TaskSucceeded", "TaskSkipped", "TaskCancelled"}
 
@@ -420,6 +442,9 @@ def _task_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Tr
     old_tasks = old.tasks or {}
     for name, task in (new.tasks or {}).items():
         before = old_tasks.get(name)
+        if task.disruptions > (before.disruptions if before else 0):
+            single.append(Transition(reason=TASK_DISRUPTED, message=f"task {name}: {task.message}",
+                                     type=EventType.WARNING, task=name))
         changed = before is None or before.phase != task.phase or before.attempts != task.attempts
         if not changed or task.phase not in _TASK_REASONS:
             continue

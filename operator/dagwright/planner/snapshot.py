@@ -34,6 +34,7 @@ class FailureKind(str, Enum):
     STOPPED = "Stopped"  # suspended by the operator (cancel or run timeout)
     REFUSED = "Refused"  # never created: the API server refused it, or it could not be rendered
     NOT_STARTED = "NotStarted"  # failed by the operator: its pod could not start (the kubelet's reason)
+    DISRUPTED = "Disrupted"  # Kubernetes took the pod away (condition DisruptionTarget: eviction, preemption)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ObservedJob:
     outputs_error: str | None = None  # the outputs could not be read: the attempt counts as failed
     failure_kind: FailureKind | None = None  # what `failure` came from, when failed
     waiting: PodWaiting | None = None  # an active attempt whose pod has not started (real nodes)
+    exit_code: int | None = None  # the main container's exit code, when its pod said (kind EXIT)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ Pure. The Job runs exactly one pod (`backoffLimit: 0`, `restartPolicy: Never`) b
 belong to the operator; it carries the Dagwright labels (also on its pod, so kwok stages and
 `kubectl logs -l` can find it), an ownerReference to its run, and the task's timeout as
 `activeDeadlineSeconds`. `defaults.podTemplate` then the task's `podTemplate` merge on top.
+Its `podFailurePolicy` fails the Job on a pod with condition DisruptionTarget (eviction,
+preemption, node shutdown), which gives the Job's Failed condition reason `PodFailurePolicy`:
+how the operator tells an attempt Kubernetes took away from one the task's code failed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK, LABEL
 from dagwright.render.kinds import build_kind_pod
 from dagwright.render.merge import deep_merge
 from dagwright.render.templating import render_value
+
+
+def build_pod_failure_policy() -> dict[str, Any]:
+    """Fail the Job on a disrupted pod. The only rule: another FailJob rule would make the
+    condition reason `PodFailurePolicy` ambiguous."""
+    return {"rules": [{"action": "FailJob", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]}
 
 RESTRICTED_CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,
@@ -96,6 +105,7 @@ def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int) ->
     labels = build_labels(run, task.name, attempt)
     job_spec: dict[str, Any] = {
         "backoffLimit": 0,
+        "podFailurePolicy": build_pod_failure_policy(),
         "template": build_pod_template(spec, task, labels, run.template_context),
     }
     timeout = _setting(task, spec, "timeout_seconds")

@@ -82,8 +82,8 @@ def test_a_pods_failure_kind_says_whether_it_knows_the_exit_code():
     assert (evicted.failure_kind, evicted.failure) == (FailureKind.POD, "Evicted: The node was low on resource: memory.")
 
 
-FAILED_BY_POLICY = [{"type": "Failed", "status": "True", "reason": "PodFailurePolicy",
-                     "message": "Container main for pod n/r-a-1-x failed with exit code 3 matching FailJob rule at index 0"}]
+FAILED_BY_POLICY = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                     "message": "Job has reached the specified backoff limit"}]
 
 
 def test_the_exit_code_from_the_pod_replaces_what_the_job_condition_says():

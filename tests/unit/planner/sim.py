@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dagwright.api.models import WorkflowRunStatus, WorkflowSpec
 from dagwright.planner.run import plan_run
-from dagwright.planner.snapshot import JobState, ObservedJob, RunPlan, RunSnapshot
+from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob, RunPlan, RunSnapshot
 
 T0 = datetime(2026, 11, 24, 2, 0, 0, tzinfo=UTC)
 
@@ -24,7 +25,8 @@ def spec_of(tasks: list[dict], **extra) -> WorkflowSpec:
 @dataclass
 class World:
     spec: WorkflowSpec
-    outcomes: dict[tuple[str, int], str] = field(default_factory=dict)  # "fail" | "ok" | "hang"
+    # "ok" | "fail" (exit code 1) | "exit:N" | "disrupt" (evicted) | "hang"
+    outcomes: dict[tuple[str, int], str] = field(default_factory=dict)
     run_name: str = "run"
     now: datetime = T0
     status: WorkflowRunStatus = field(default_factory=WorkflowRunStatus)
@@ -72,8 +74,8 @@ class World:
                 outcome = self.outcomes.get((task, j.attempt), self.outcomes.get((task, 0), "ok"))
                 if j.state == JobState.ACTIVE and outcome != "hang":
                     state = JobState.SUCCEEDED if outcome == "ok" else JobState.FAILED
-                    failure = None if outcome == "ok" else "exit code 1"
-                    j = ObservedJob(j.name, j.task, j.attempt, state, j.started_at, self.now, failure)
+                    j = ObservedJob(j.name, j.task, j.attempt, state, j.started_at, self.now,
+                                    **_failure(outcome))
                 updated.append(j)
             self.jobs[task] = updated
 
@@ -87,3 +89,13 @@ class World:
 
     def phases(self) -> dict[str, str]:
         return {n: t.phase for n, t in (self.status.tasks or {}).items()}
+
+
+def _failure(outcome: str) -> dict[str, Any]:
+    """The ObservedJob failure fields of a scripted outcome."""
+    if outcome == "ok":
+        return {}
+    if outcome == "disrupt":
+        return {"failure": "disrupted: EvictionByEvictionAPI", "failure_kind": FailureKind.DISRUPTED}
+    code = int(outcome.removeprefix("exit:")) if outcome.startswith("exit:") else 1
+    return {"failure": f"exit code {code}", "failure_kind": FailureKind.EXIT, "exit_code": code}

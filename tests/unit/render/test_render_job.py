@@ -27,6 +27,12 @@ def test_a_job_runs_one_pod_per_attempt_and_is_owned_by_its_run():
     assert job["metadata"]["name"] == job_name("daily-20261124t020000z", "t", 2)
 
 
+def test_a_job_fails_with_reason_pod_failure_policy_only_on_a_disrupted_pod():
+    job = build_job(RUN, spec(container={"image": "x"}), spec(container={"image": "x"}).tasks[0], 1)
+    assert job["spec"]["podFailurePolicy"] == {"rules": [
+        {"action": "FailJob", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]}
+
+
 @pytest.mark.parametrize("run, task", [("r" * 70, "t"), ("run", "t" * 63), ("a" * 40, "b" * 40)],
                          ids=["long run name", "long task name", "both long"])
 def test_job_names_are_dns_labels_of_at_most_63_chars_and_stay_distinct(run, task):
