@@ -551,9 +551,9 @@ class TaskStatus(ApiModel):
 
     phase: TaskPhase = Field(description="Task phase.")
     attempts: int = Field(0, ge=0, description="Attempts started so far.")
-    disruptions: int = Field(
-        0, ge=0, description="Attempts Kubernetes took away (DisruptionTarget), retried without "
-        "using `retries.limit` while within `retries.onDisruption`."
+    disruptions: int | None = Field(
+        None, ge=1, description="Attempts Kubernetes took away (DisruptionTarget), retried without "
+        "using `retries.limit` while within `retries.onDisruption`; absent when none."
     )
     job: str | None = Field(None, description="Job of the latest attempt.")
     started_at: str | None = Field(None, description="When the first attempt started.")

@@ -156,7 +156,7 @@ def _from_job(
     base = TaskStatus(
         phase=TaskPhase.RUNNING,
         attempts=job.attempt,
-        disruptions=previous.disruptions if previous else 0,
+        disruptions=previous.disruptions if previous else None,
         job=job.name,
         started_at=started_at,
         message=previous.message if previous and previous.attempts == job.attempt else None,
@@ -231,7 +231,7 @@ def _after_failure(
                                            "disruptions": previous.disruptions,
                                            "next_attempt_at": previous.next_attempt_at})
     else:
-        disruptions = previous.disruptions if previous is not None else 0
+        disruptions = (previous.disruptions or 0) if previous is not None else 0
         judgement = judge_failure(policy, attempt, disruptions, kind, exit_code)
         if judgement.note:
             message = f"{message} {judgement.note}"
@@ -254,7 +254,7 @@ def _after_failure(
             update={
                 "phase": TaskPhase.RETRYING,
                 "message": message,
-                "disruptions": disruptions + (1 if judgement.disruption else 0),
+                "disruptions": (disruptions + (1 if judgement.disruption else 0)) or None,
                 "next_attempt_at": format_time(next_at, precise=True),
             }
         )
@@ -442,7 +442,7 @@ def _task_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Tr
     old_tasks = old.tasks or {}
     for name, task in (new.tasks or {}).items():
         before = old_tasks.get(name)
-        if task.disruptions > (before.disruptions if before else 0):
+        if (task.disruptions or 0) > ((before.disruptions or 0) if before else 0):
             single.append(Transition(reason=TASK_DISRUPTED, message=f"task {name}: {task.message}",
                                      type=EventType.WARNING, task=name))
         changed = before is None or before.phase != task.phase or before.attempts != task.attempts

@@ -95,3 +95,9 @@ def test_replanning_after_a_disruption_counts_it_once():
     world.step()
     world.tick(0.1)
     assert world.step().status.tasks["a"].disruptions == 1  # attempt 2 running: still one
+
+
+def test_a_task_never_disrupted_keeps_its_status_entry_short():
+    world = World(spec_of([{"name": "a", "retries": {"limit": 1, "backoffSeconds": 0}}]), outcomes={("a", 1): "fail"})
+    assert world.run_to_end().phase == "Succeeded"
+    assert "disruptions" not in world.status.tasks["a"].to_wire()
