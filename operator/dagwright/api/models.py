@@ -130,7 +130,7 @@ class RetryPolicy(ApiModel):
         "preemption, node shutdown) tried again at once without using `limit`; beyond this "
         "many, a disruption counts as an ordinary failure.",
     )
-    no_retry_on_exit_codes: list[int] | None = Field(
+    no_retry_on_exit_codes: list[Annotated[int, Field(ge=1, le=255)]] | None = Field(
         None, max_length=32,
         description="Exit codes of the main container that fail the task at once, whatever "
         "retries remain.",

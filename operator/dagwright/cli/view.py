@@ -129,6 +129,12 @@ def run_header(run: dict[str, Any], now: datetime) -> Table:
     return grid
 
 
+def _attempts(task: dict[str, Any]) -> str:
+    """'2', or '2 (1 disrupted)' when Kubernetes took attempts away (they use no retry)."""
+    attempts = str(task.get("attempts", 0))
+    return f"{attempts} ({task['disruptions']} disrupted)" if task.get("disruptions") else attempts
+
+
 def task_tree(run: dict[str, Any], now: datetime) -> Table:
     """The DAG tree with each task's phase, attempts, duration and message."""
     order, depends = _run_dag(run)
@@ -145,7 +151,7 @@ def task_tree(run: dict[str, Any], now: datetime) -> Table:
         if row.also_after:
             message = (message + "  " if message else "") + f"← {', '.join(row.also_after)}"
         table.add_row(f"{row.prefix}{row.task}", _phase(task.get("phase", "Pending")),
-                      str(task.get("attempts", 0)), _duration(task, now), message)
+                      _attempts(task), _duration(task, now), message)
     return table
 
 

@@ -85,6 +85,14 @@ def test_get_shows_the_header_and_each_task_with_phase_attempts_duration_and_mes
     assert "← b" in row["d"] and "◷ Pending" in row["d"]
 
 
+def test_get_says_how_many_attempts_kubernetes_took_away():
+    run = diamond_run()
+    run["status"]["tasks"]["c"].update(attempts=2, disruptions=1)
+    lines = as_text(render_run(run, NOW)).splitlines()
+    row = {line.split()[0].lstrip("├└│─ "): line for line in lines if "─" in line}
+    assert row["c"].split()[1:6] == ["●", "Running", "2", "(1", "disrupted)"]
+
+
 def test_watch_view_adds_a_progress_bar_with_counts():
     text = as_text(render_run_live(diamond_run(), NOW))
     assert "2/4" in text and "1 failed" in text and "1 running" in text and "1 succeeded" in text

@@ -101,3 +101,9 @@ def test_a_task_never_disrupted_keeps_its_status_entry_short():
     world = World(spec_of([{"name": "a", "retries": {"limit": 1, "backoffSeconds": 0}}]), outcomes={("a", 1): "fail"})
     assert world.run_to_end().phase == "Succeeded"
     assert "disruptions" not in world.status.tasks["a"].to_wire()
+
+
+@pytest.mark.parametrize("codes", [[0], [256], [-1]], ids=["success-is-no-failure", "above-255", "negative"])
+def test_final_exit_codes_are_failure_exit_codes(codes):
+    with pytest.raises(ValueError, match="noRetryOnExitCodes"):
+        RetryPolicy.model_validate({"noRetryOnExitCodes": codes})
