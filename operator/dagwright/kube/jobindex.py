@@ -213,7 +213,11 @@ def merge_pod_facts(job: ObservedJob, pod: PodFacts | None) -> ObservedJob:
         return job
     if job.state == JobState.ACTIVE and pod.succeeded:
         return replace(job, state=JobState.SUCCEEDED, finished_at=pod.seen_at)
-    if job.state == JobState.FAILED and pod.failure and job.failure_kind in (FailureKind.JOB, FailureKind.POD):
+    # The pod's word over the Job controller's: its exit code, or its disruption's own reason
+    # (EvictionByEvictionAPI, PreemptionByScheduler) rather than "matching FailJob rule at index 0".
+    pod_says_more = job.failure_kind in (FailureKind.JOB, FailureKind.POD) or (
+        job.failure_kind is FailureKind.DISRUPTED and pod.failure_kind is FailureKind.DISRUPTED)
+    if job.state == JobState.FAILED and pod.failure and pod_says_more:
         return replace(job, failure=pod.failure, failure_kind=pod.failure_kind, exit_code=pod.exit_code)
     return job
 

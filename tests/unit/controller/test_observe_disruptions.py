@@ -64,3 +64,17 @@ def test_an_exit_code_from_the_pod_reaches_the_job():
     _key, facts = observe_pod(pod([], [{"name": "main", "state": {"terminated": {"exitCode": 3}}}]), SEEN)
     merged = merge_pod_facts(plain, facts)
     assert (merged.failure_kind, merged.exit_code) == (FailureKind.EXIT, 3)
+
+
+def test_the_pods_disruption_reason_replaces_the_job_controllers_rule_text():
+    by_policy = observe_job(job([BY_POLICY]), SEEN)
+    _key, facts = observe_pod(pod([EVICTED], [KILLED]), SEEN)
+    merged = merge_pod_facts(by_policy, facts)
+    assert (merged.failure_kind, merged.failure) == (
+        FailureKind.DISRUPTED, "disrupted: EvictionByEvictionAPI: Eviction API: evicting")
+
+
+def test_a_job_disrupted_by_policy_is_not_turned_into_an_exit_code():
+    by_policy = observe_job(job([BY_POLICY]), SEEN)
+    _key, facts = observe_pod(pod([], [KILLED]), SEEN)
+    assert merge_pod_facts(by_policy, facts).failure_kind is FailureKind.DISRUPTED
