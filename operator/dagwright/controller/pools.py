@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +41,7 @@ class PoolBook:
         self.jobs = jobs
         self.wake = wake
         self._sizes: dict[PoolKey, int] = {}
-        self._reserved: Counter[PoolKey] = Counter()
+        self._reserved: dict[PoolKey, set[str]] = {}  # Jobs about to be created, by pool
         self._waiting: dict[PoolKey, dict[RunKey, list[PoolClaim]]] = {}
         self._written: dict[PoolKey, dict[str, Any]] = {}
         self._status_due: set[PoolKey] = set()
@@ -83,22 +82,23 @@ class PoolBook:
         for name in sorted(names):
             pool = (key[0], name)
             others = tuple(c for run, claims in self._waiting.get(pool, {}).items() if run != key for c in claims)
-            views[name] = PoolView(size=self._sizes.get(pool), in_use=len(holders.get(name, [])) + self._reserved[pool],
-                                   others_waiting=others)
+            held = {job.name for _run, job in holders.get(name, [])} | self._reserved.get(pool, set())
+            views[name] = PoolView(size=self._sizes.get(pool), in_use=len(held), others_waiting=others)
         return views
 
-    def reserve(self, key: RunKey, spec: WorkflowSpec, create: list[JobToCreate]) -> list[PoolKey]:
+    def reserve(self, key: RunKey, spec: WorkflowSpec, create: list[JobToCreate]) -> list[tuple[PoolKey, str]]:
         """Hold the slots of the pool tasks about to be created; call before the first await."""
         pool_of = {task.name: task.pool for task in spec.tasks if task.pool}
-        held = [(key[0], pool_of[job.task]) for job in create if job.task in pool_of]
-        self._reserved.update(held)
+        held = [((key[0], pool_of[job.task]), job.name) for job in create if job.task in pool_of]
+        for pool, job in held:
+            self._reserved.setdefault(pool, set()).add(job)
         return held
 
-    def release(self, held: list[PoolKey]) -> None:
+    def release(self, held: list[tuple[PoolKey, str]]) -> None:
         """The creates are carried out (the Job index holds them) or abandoned: drop the hold."""
-        self._reserved.subtract(held)
-        for pool in set(held):
-            if self._reserved[pool] <= 0:
+        for pool, job in held:
+            self._reserved.get(pool, set()).discard(job)
+            if not self._reserved.get(pool, True):
                 del self._reserved[pool]
             self._schedule_status(pool)
 
