@@ -47,7 +47,8 @@ def test_two_workflows_sharing_a_pool_of_two_never_run_three_at_once_across_an_o
     kube.create_run("alpha", spec={"tasks": pooled_tasks(4)})
     kube.create_run("beta", spec={"tasks": pooled_tasks(4)})
     kube.wait_for("a waiter", lambda: any((t.get("message") or "").startswith("Waiting: pool warehouse 2/2")
-                                          for r in ("alpha", "beta") for t in (kube.run(r).get("status") or {}).get("tasks", {}).values()))
+                                          for r in ("alpha", "beta")
+                                          for t in ((kube.run(r).get("status") or {}).get("tasks") or {}).values()))
     kube.wait_for("pool status", lambda: pool_status(kube, "warehouse").get("inUse") == 2, timeout=15)
     assert len(pool_status(kube, "warehouse")["holders"]) == 2
     kube.wait_for("3 pool Jobs created", lambda: len(kube.jobs()) >= 3, timeout=30)
