@@ -27,7 +27,8 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "watch_pods_path": (("", "pods", "list"), ("", "pods", "watch")),  # JobIndex, labelled pods only
     "list_pods": (("", "pods", "list"),),  # exit codes and termination messages of attempts
     "pod_log": (),  # `dagwright logs`
-    "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get")),
+    "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get"),
+                   ("dagwright.io", "pools", "get")),  # a Pool the watch has not shown yet
     "list_custom": (),  # `dagwright list`; the operator's lists are kopf's
     "custom_path": (),  # `dagwright watch`: list + watch of one run by name
     "create_custom": (("dagwright.io", "workflowruns", "create"),),  # the scheduler
@@ -71,7 +72,7 @@ OPERATOR_RULES = {
     ("dagwright.io", "workflows/status"): {"patch"},
     ("dagwright.io", "workflowruns"): {"get", "list", "watch", "create", "patch", "delete"},
     ("dagwright.io", "workflowruns/status"): {"patch"},
-    ("dagwright.io", "pools"): {"list", "watch", "patch"},
+    ("dagwright.io", "pools"): {"get", "list", "watch", "patch"},
     ("dagwright.io", "pools/status"): {"patch"},
 }
 SPARK_RULES = {

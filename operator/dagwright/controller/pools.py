@@ -45,6 +45,7 @@ class PoolBook:
         self._waiting: dict[PoolKey, dict[RunKey, list[PoolClaim]]] = {}
         self._written: dict[PoolKey, dict[str, Any]] = {}
         self._status_due: set[PoolKey] = set()
+        self._absent: set[PoolKey] = set()  # the API server said these do not exist
 
     # ----------------------------------------------------------------- watch
 
@@ -55,7 +56,9 @@ class PoolBook:
         if deleted:
             self._sizes.pop(key, None)
             self._written.pop(key, None)
+            self._absent.add(key)
         else:
+            self._absent.discard(key)
             self._sizes[key] = int((body.get("spec") or {}).get("size", 0))
             self._written.setdefault(key, dict(body.get("status") or {}))
         self.slots_changed(key[0])
@@ -71,6 +74,24 @@ class PoolBook:
                 self._schedule_status(key)
 
     # ----------------------------------------------------------------- one pass
+
+    async def look_up(self, namespace: str, spec: WorkflowSpec) -> None:
+        """Ask the API server for pools `spec` names that the watch has not shown yet.
+
+        Right after a start the Pool watch may lag the Job index: without this, a task would
+        be told its pool is missing (and a PoolMissing Event posted) for a pool that exists.
+        Raises ApiError when it cannot tell (the pass is retried).
+        """
+        names = {task.pool for task in spec.tasks if task.pool}
+        for name in sorted(names):
+            pool = (namespace, name)
+            if pool in self._sizes or pool in self._absent:
+                continue
+            body = await asyncio.to_thread(resources.get_custom, self.http, namespace, POOLS, name)
+            if body is None:
+                self._absent.add(pool)
+            elif pool not in self._sizes and pool not in self._absent:  # the watch did not answer meanwhile
+                self.observe_pool(body)
 
     def views(self, key: RunKey, spec: WorkflowSpec) -> dict[str, PoolView]:
         """The planner's view of the pools `spec` names, for run `key`."""

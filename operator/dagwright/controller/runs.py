@@ -101,6 +101,7 @@ class RunReconciler:
         started = time.perf_counter()
         try:
             await self.dispatch.fetch_pod_details(key, spec)
+            await self.pools.look_up(key[0], spec)
             snapshot, plan = await self._plan(key, body, spec, status, run_spec.cancel, now)
         except ApiError as error:
             self._retry_later(key, error)

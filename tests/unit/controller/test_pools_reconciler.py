@@ -82,3 +82,14 @@ def test_a_missing_pool_makes_the_task_wait_with_one_warning_event():
     op.reconciler.pools.observe_pool(pool(1))
     asyncio.run(op.reconcile("etl"))
     assert len(api.jobs()) == 1
+
+
+def test_a_pool_the_watch_has_not_shown_yet_is_read_from_the_api_not_called_missing():
+    api = FakeApi()
+    api.add(f"/apis/dagwright.io/v1alpha1/namespaces/{NS}/pools/warehouse",
+            {"apiVersion": "dagwright.io/v1alpha1", "kind": "Pool", **pool(1)})
+    add_run(api, "etl", POOLED[:1])
+    op = Operator(api)  # just started: its Pool watch has not delivered anything yet
+    asyncio.run(op.reconcile("etl"))
+    assert len(api.jobs()) == 1
+    assert "PoolMissing" not in reasons(api)
