@@ -46,6 +46,7 @@ class PoolBook:
         self._written: dict[PoolKey, dict[str, Any]] = {}
         self._status_due: set[PoolKey] = set()
         self._absent: set[PoolKey] = set()  # the API server said these do not exist
+        self._writers: set[asyncio.Task[None]] = set()  # status writes in flight (kept referenced)
 
     # ----------------------------------------------------------------- watch
 
@@ -158,7 +159,12 @@ class PoolBook:
         except RuntimeError:  # no loop (unit tests of the bookkeeping): nothing to write
             return
         self._status_due.add(pool)
-        loop.call_later(STATUS_INTERVAL_SECONDS, lambda: loop.create_task(self._write_status(pool)))
+        loop.call_later(STATUS_INTERVAL_SECONDS, self._start_write, loop, pool)
+
+    def _start_write(self, loop: asyncio.AbstractEventLoop, pool: PoolKey) -> None:
+        writer = loop.create_task(self._write_status(pool))
+        self._writers.add(writer)
+        writer.add_done_callback(self._writers.discard)
 
     async def _write_status(self, pool: PoolKey) -> None:
         self._status_due.discard(pool)

@@ -93,3 +93,18 @@ def test_a_pool_the_watch_has_not_shown_yet_is_read_from_the_api_not_called_miss
     asyncio.run(op.reconcile("etl"))
     assert len(api.jobs()) == 1
     assert "PoolMissing" not in reasons(api)
+
+
+def test_the_pools_status_names_its_holders_and_counts_its_waiters():
+    api = FakeApi()
+    add_run(api, "first", POOLED, logicalDate="2026-01-01T00:00:00Z")
+    add_run(api, "second", POOLED[:1], logicalDate="2026-01-02T00:00:00Z")
+    op = Operator(api)
+    op.reconciler.pools.observe_pool(pool(1))
+    asyncio.run(op.reconcile("first"))
+    asyncio.run(op.reconcile("second"))
+    pool_status = op.reconciler.pools.status_of((NS, "warehouse")).to_wire()
+    holder = {"run": "first", "task": "t0", "job": status(api, "first")["tasks"]["t0"]["job"]}
+    assert pool_status == {"inUse": 1, "waiting": 2, "holders": [holder]}
+    complete(api, op, holder["job"])
+    assert op.reconciler.pools.status_of((NS, "warehouse")).in_use == 0
