@@ -192,9 +192,24 @@ def test_no_rule_uses_wildcards_or_escalation_verbs():
                 "--allow-link-local-webhooks",
             ],
         ),
+        (
+            ("operator.podStartGraceSeconds=300",),
+            [
+                "operator",
+                "--all-namespaces",
+                "--json-logs",
+                "--liveness-endpoint",
+                "http://0.0.0.0:8080/healthz",
+                "--metrics-port",
+                "9090",
+                "--pod-start-grace",
+                "300",
+            ],
+        ),
     ],
     ids=["all namespaces by default", "a --namespace per watched namespace",
-         "link-local webhooks only when notifications.allowLinkLocalWebhooks"],
+         "link-local webhooks only when notifications.allowLinkLocalWebhooks",
+         "the pod start grace when operator.podStartGraceSeconds is set"],
 )
 def test_the_operator_command(sets, expected):
     docs = render(*sets)

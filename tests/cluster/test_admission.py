@@ -72,7 +72,11 @@ spec:
         - {name: a, container: {image: x}}""", "  schedule: '61 * * * *'\n", "spec.schedule"),
     ("""
         - {name: a, container: {image: x}}""", "  timezone: Mars/Olympus\n", "Mars/Olympus"),
-], ids=["an unknown dependency", "a cycle", "an unknown parameter", "an invalid cron", "an unknown time zone"])
+    ("""
+        - {name: a, container: {image: x}}""", "  notifications: [{'on': [DeadlineMissed], webhook: {url: 'http://x'}}]\n",
+     "DeadlineMissed needs spec.deadline"),
+], ids=["an unknown dependency", "a cycle", "an unknown parameter", "an invalid cron", "an unknown time zone",
+        "a DeadlineMissed notification without a deadline"])
 def test_kubectl_apply_of_a_broken_workflow_fails_naming_the_problem(kube_env, namespace, webhook_operator,
                                                                      tasks, extra, expected):
     result = apply(kube_env, namespace, WORKFLOW.format(name="broken", tasks=tasks) + extra)

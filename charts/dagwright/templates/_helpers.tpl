@@ -154,6 +154,10 @@ rule at all. With the managed admission webhook, it writes its ValidatingWebhook
 {{- if .Values.notifications.allowLinkLocalWebhooks }}
 - --allow-link-local-webhooks
 {{- end }}
+{{- with .Values.operator.podStartGraceSeconds }}
+- --pod-start-grace
+- {{ . | quote }}
+{{- end }}
 {{- if .Values.webhook.enabled }}
 - --webhook
 - --webhook-port

@@ -383,14 +383,51 @@ class Webhook(ApiModel):
     url_from: ValueFrom | None = Field(None, description="URL read from a Secret.")
 
 
-class Notification(ApiModel):
-    """A webhook called when a run ends in one of the listed phases."""
+class NotifyOn(str, Enum):
+    """What a notification is sent for: a run phase, or a missed deadline."""
 
-    on: list[RunPhase] = Field(
-        default_factory=lambda: [RunPhase.FAILED, RunPhase.SUCCEEDED],
-        description="Run phases that trigger the notification.",
+    PENDING = "Pending"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    DEADLINE_MISSED = "DeadlineMissed"
+
+
+class Notification(ApiModel):
+    """A webhook called when a run ends in one of the listed phases (or misses its deadline)."""
+
+    on: list[NotifyOn] = Field(
+        default_factory=lambda: [NotifyOn.FAILED, NotifyOn.SUCCEEDED],
+        description="Run phases that trigger the notification, or DeadlineMissed (sent the moment "
+        "a run misses spec.deadline, while it still runs).",
     )
     webhook: Webhook = Field(description="Where to send it.")
+
+
+class DeadlineFrom(str, Enum):
+    """What a deadline counts from."""
+
+    LOGICAL_DATE = "logicalDate"
+    START = "start"
+
+
+DURATION_PATTERN = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+
+
+class Deadline(ApiModel):
+    """When a run should have finished by: `after` this long from its logical date or start."""
+
+    after: str = Field(
+        min_length=2, pattern=DURATION_PATTERN,
+        description="How long after `from`, as 1d2h30m10s (any of d, h, m, s, in that order).",
+    )
+    from_: DeadlineFrom = Field(
+        DeadlineFrom.LOGICAL_DATE, alias="from",
+        description="logicalDate (the data time the run is for) or start (when the run started). "
+        "A run created after its logicalDate deadline had passed (a backfill) is not late.",
+    )
 
 
 class WorkflowSpec(ApiModel):
@@ -438,7 +475,12 @@ class WorkflowSpec(ApiModel):
         json_schema_extra=_list_map_by_name(),
     )
     notifications: list[Notification] | None = Field(
-        None, description="Webhooks called when a run finishes."
+        None, description="Webhooks called when a run finishes (or misses its deadline)."
+    )
+    deadline: Deadline | None = Field(
+        None,
+        description="A run not finished by then gets the DeadlineMissed condition and Event at "
+        "that moment, and notifications with on: [DeadlineMissed] are sent.",
     )
 
 
@@ -522,7 +564,8 @@ class TaskStatus(ApiModel):
 class Condition(ApiModel):
     """A Kubernetes-style condition."""
 
-    type: str = Field(description="Condition type: Ready, Reconciling, Stalled, Valid or Notified.")
+    type: str = Field(description="Condition type: Ready, Reconciling, Stalled, Valid, Notified, "
+                      "DeadlineMissed or DeadlineNotified.")
     status: str = Field(description="True, False or Unknown.")
     reason: str | None = Field(None, description="CamelCase reason.")
     message: str | None = Field(None, description="Human message.")
@@ -557,7 +600,8 @@ class WorkflowRunStatus(ApiModel):
     conditions: list[Condition] | None = Field(
         None,
         description="Ready (True once Succeeded), Reconciling (while Pending, Queued or Running), "
-        "Stalled (Failed or Cancelled); Valid (False for an invalid spec) and Notified when relevant.",
+        "Stalled (Failed or Cancelled); Valid (False for an invalid spec), Notified, DeadlineMissed "
+        "(True from the moment the run missed spec.deadline) and DeadlineNotified when relevant.",
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
 

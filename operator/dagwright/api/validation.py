@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dagwright.api.models import TASK_KINDS, WorkflowSpec
+from dagwright.api.models import TASK_KINDS, NotifyOn, WorkflowSpec
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,10 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
             if param.default is None:
                 problems.append(Problem(f"spec.params[{i}] ({param.name})",
                                         "a scheduled workflow's parameters need a default (its scheduled runs set none)"))
+    for i, notification in enumerate(spec.notifications or []):
+        if NotifyOn.DEADLINE_MISSED.value in notification.on and spec.deadline is None:
+            problems.append(Problem(f"spec.notifications[{i}].on",
+                                    "DeadlineMissed needs spec.deadline (a run cannot miss a deadline it does not have)"))
     for check in extra:
         problems.extend(check(spec))
     return problems

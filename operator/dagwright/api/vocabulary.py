@@ -36,6 +36,8 @@ class ConditionType(str, Enum):
     STALLED = "Stalled"
     VALID = "Valid"
     NOTIFIED = "Notified"
+    DEADLINE_MISSED = "DeadlineMissed"  # True from the moment a run missed spec.deadline
+    DEADLINE_NOTIFIED = "DeadlineNotified"  # its DeadlineMissed notifications were sent (or tried)
 
 
 class EventReason(str, Enum):
@@ -44,3 +46,4 @@ class EventReason(str, Enum):
     INVALID_SPEC = "InvalidSpec"
     NOTIFICATION_SENT = "NotificationSent"
     NOTIFICATION_FAILED = "NotificationFailed"
+    DEADLINE_MISSED = "DeadlineMissed"

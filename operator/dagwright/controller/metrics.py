@@ -12,6 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from dagwright.api.models import FINISHED_RUN_PHASES, FINISHED_TASK_PHASES, RunPhase, TaskPhase
 from dagwright.api.timefmt import parse_time
+from dagwright.planner.lateness import is_deadline_missed
 from dagwright.planner.snapshot import RunPlan, RunSnapshot
 
 RUNS_STARTED = Counter("dagwright_runs_started_total", "WorkflowRuns that started running.")
@@ -27,6 +28,7 @@ DISPATCH_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 QUEUE_DEPTH = Gauge("dagwright_queue_depth", "Runs waiting for a reconcile pass.")
 API_ERRORS = Counter("dagwright_api_errors_total", "Failed calls to the Kubernetes API, by operation.", ["operation"])
+DEADLINES_MISSED = Counter("dagwright_deadlines_missed_total", "WorkflowRuns that missed spec.deadline.")
 RECONCILE_SECONDS = Histogram(
     "dagwright_reconcile_seconds", "Duration of one reconcile pass of a run.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
@@ -46,6 +48,8 @@ def record_plan(snapshot: RunSnapshot, plan: RunPlan, now: datetime) -> None:
             RUNS_STARTED.inc()
         elif new.phase in FINISHED_RUN_PHASES:
             RUNS_FINISHED.labels(RunPhase(new.phase).value).inc()
+    if is_deadline_missed(new) and not is_deadline_missed(old):
+        DEADLINES_MISSED.inc()
     old_tasks = old.tasks or {}
     for name, task in (new.tasks or {}).items():
         before = old_tasks.get(name)

@@ -7,6 +7,8 @@ notifications once, in the background, and records the outcome.
 Delivery is recorded on the run as the `Notified` condition, so it happens once per run even
 across operator restarts (at least once: a crash mid-delivery sends again), and a failed
 delivery never changes the run's phase — it posts a `NotificationFailed` Event instead.
+`DeadlineMissed` notifications go out the same way the moment a run misses its deadline, while
+it still runs, recorded as the `DeadlineNotified` condition.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import urllib3
 
 from dagwright.api.frozen import thaw_spec
-from dagwright.api.models import Notification, WorkflowRunStatus
+from dagwright.api.models import Notification, NotifyOn, WorkflowRunStatus
 from dagwright.api.timefmt import format_time
 from dagwright.api.vocabulary import EventReason
 from dagwright.controller.events import EventSink
@@ -31,6 +33,7 @@ from dagwright.kube import resources
 from dagwright.kube.errors import ApiError
 from dagwright.kube.http import KubeHttp
 from dagwright.planner.conditions import is_notified, with_notified
+from dagwright.planner.lateness import is_deadline_missed, is_deadline_notified, with_deadline_notified
 from dagwright.planner.notifications import build_payload, due_notifications
 
 log = logging.getLogger("dagwright.notify")
@@ -117,11 +120,24 @@ class Notifier:
         if not due or uid in self._sending:
             return
         self._sending.add(uid)
-        task = asyncio.create_task(self._send(body, status, due))
+        task = asyncio.create_task(self._send(body, status, due, None))
         task.add_done_callback(lambda _: self._sending.discard(uid))
 
-    async def _send(self, body: dict[str, Any], status: WorkflowRunStatus, due: list[Notification]) -> None:
-        payload = build_payload(body, self.workflow_of(body), status)
+    def notify_deadline_if_due(self, body: dict[str, Any], status: WorkflowRunStatus) -> None:
+        """Send the `on: [DeadlineMissed]` notifications of a late run, unless done or under way."""
+        if not status.frozen_spec or not is_deadline_missed(status) or is_deadline_notified(status):
+            return
+        due = due_notifications(thaw_spec(status.frozen_spec).notifications, NotifyOn.DEADLINE_MISSED.value)
+        sending = body["metadata"]["uid"] + "/" + NotifyOn.DEADLINE_MISSED.value
+        if not due or sending in self._sending:
+            return
+        self._sending.add(sending)
+        task = asyncio.create_task(self._send(body, status, due, NotifyOn.DEADLINE_MISSED))
+        task.add_done_callback(lambda _: self._sending.discard(sending))
+
+    async def _send(self, body: dict[str, Any], status: WorkflowRunStatus, due: list[Notification],
+                    event: NotifyOn | None) -> None:
+        payload = build_payload(body, self.workflow_of(body), status, event)
         errors = []
         for i, notification in enumerate(due):
             try:
@@ -136,7 +152,10 @@ class Notifier:
         self.events.post(body, reason.value, message,
                          "Warning" if errors else "Normal")
         stamp = format_time(self.clock())
-        await self.record(body, lambda current: with_notified(current, errors, len(due), stamp))
+        if event == NotifyOn.DEADLINE_MISSED:
+            await self.record(body, lambda current: with_deadline_notified(current, errors, len(due), stamp))
+        else:
+            await self.record(body, lambda current: with_notified(current, errors, len(due), stamp))
 
     def _webhook_url(self, namespace: str, notification: Notification) -> str:
         webhook = notification.webhook

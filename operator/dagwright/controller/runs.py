@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunStatus, WorkflowSpec
-from dagwright.api.timefmt import format_time
+from dagwright.api.timefmt import format_time, parse_time
 from dagwright.controller import metrics
 from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
@@ -35,6 +35,7 @@ from dagwright.kube.jobindex import JobIndex
 from dagwright.planner.admission import RunInLine, assess_admission
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.invalid import plan_invalid_run
+from dagwright.planner.lateness import keep_deadline_records
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
 from dagwright.render.outputs import output_context
@@ -90,6 +91,7 @@ class RunReconciler:
         status = self._newest_status(key, body)
         if status.phase in FINISHED_RUN_PHASES:
             self.notifier.notify_if_due(body, status)
+            self.notifier.notify_deadline_if_due(body, status)  # missed just before it finished
             return
         now = self.clock()
         try:
@@ -133,7 +135,8 @@ class RunReconciler:
                 run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
                 now=now, cancel=cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
-                pools=self.pools.views(key, spec), run_order=_in_line(body).order)
+                pools=self.pools.views(key, spec), run_order=_in_line(body).order,
+                logical_date=_logical_date(body), created_at=_created_at(body))
             plan = plan_run(snapshot)
             if not plan.confirm:
                 break
@@ -161,6 +164,8 @@ class RunReconciler:
         if finished:
             self._finished(self.store.run(key) or body)
             self.queue.add(key)  # for its notifications
+        else:
+            self.notifier.notify_deadline_if_due(body, new_status)
 
     def _retry_later(self, key: RunKey, error: ApiError) -> None:
         metrics.API_ERRORS.labels("reconcile").inc()
@@ -200,7 +205,7 @@ class RunReconciler:
         """The newest status of the run: the one handed to the writer if not yet written."""
         pending = self.statuses.pending(key)
         if pending is not None and pending[0] == body["metadata"].get("uid"):
-            return pending[1]
+            return keep_deadline_records(pending[1], self.store.status_of(body))
         return self.store.status_of(body)
 
     async def _record_notified(self, body: dict[str, Any],
@@ -221,6 +226,7 @@ class RunReconciler:
         if body is None or body["metadata"].get("uid") != uid:
             return
         stored = self.store.status_of(body)
+        status = keep_deadline_records(status, stored)  # planned from an older status: keep the records
         if await self._write_status(body, status):
             for transition in routine_transitions(stored, status):
                 self.events.post(body, transition.reason, transition.message, transition.type.value)
@@ -238,6 +244,16 @@ class RunReconciler:
         self.store.observe_written({**updated, "apiVersion": updated.get("apiVersion", API_VERSION),
                                     "kind": updated.get("kind", "WorkflowRun")})
         return True
+
+
+def _logical_date(body: dict[str, Any]) -> datetime | None:
+    text = (body.get("spec") or {}).get("logicalDate")
+    return parse_time(text) if text else None
+
+
+def _created_at(body: dict[str, Any]) -> datetime | None:
+    text = body["metadata"].get("creationTimestamp")
+    return parse_time(text) if text else None
 
 
 def _in_line(body: dict[str, Any], started: bool | None = None) -> RunInLine:

@@ -1,25 +1,27 @@
-"""Which notifications a finished run sends, and what they say.
+"""Which notifications a finished (or late) run sends, and what they say.
 
 Pure: the controller delivers them (`controller/notify.py`) and records the outcome with
-`planner.conditions.with_notified`.
+`planner.conditions.with_notified` (or `planner.lateness.with_deadline_notified` for
+`DeadlineMissed`, sent while the run still runs).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from dagwright.api.models import Notification, RunPhase, WorkflowRunStatus
+from dagwright.api.models import Notification, NotifyOn, RunPhase, WorkflowRunStatus
 
 _EMOJI = {RunPhase.SUCCEEDED: ":white_check_mark:", RunPhase.FAILED: ":x:", RunPhase.CANCELLED: ":no_entry_sign:"}
 
 
 def due_notifications(notifications: list[Notification] | None, phase: str | None) -> list[Notification]:
-    """The notifications that ask for `phase`."""
-    return [n for n in notifications or [] if phase in [RunPhase(p).value for p in n.on]]
+    """The notifications that ask for `phase` (a run phase, or `DeadlineMissed`)."""
+    return [n for n in notifications or [] if phase in [NotifyOn(p).value for p in n.on]]
 
 
-def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus) -> dict[str, Any]:
-    """What a webhook receives about a finished run."""
+def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus,
+                  event: NotifyOn | None = None) -> dict[str, Any]:
+    """What a webhook receives about a finished run, or (`event` DeadlineMissed) a late one."""
     meta = run["metadata"]
     phase = RunPhase(status.phase) if status.phase else None
     failed = sorted(n for n, t in (status.tasks or {}).items() if t.phase == "Failed")
@@ -27,12 +29,16 @@ def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus)
     emoji = _EMOJI.get(phase, "") if phase else ""
     text = f"{emoji} Dagwright run *{meta['namespace']}/{meta['name']}* of workflow *{workflow}* " \
            f"{(phase.value if phase else 'finished').lower()}"
-    if status.duration:
+    if event == NotifyOn.DEADLINE_MISSED:
+        text = f":alarm_clock: Dagwright run *{meta['namespace']}/{meta['name']}* of workflow *{workflow}* " \
+               f"missed its deadline ({(phase.value if phase else 'Pending').lower()}, {status.progress or '0'} done)"
+    elif status.duration:
         text += f" after {status.duration}"
     if failed:
         text += f"; failed tasks: {', '.join(failed[:10])}" + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
     return {
         "text": text.strip(),
+        "event": event.value if event else (phase.value if phase else None),
         "workflow": workflow,
         "run": meta["name"],
         "namespace": meta["namespace"],

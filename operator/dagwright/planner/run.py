@@ -29,7 +29,9 @@ from dagwright.api.models import (
 )
 from dagwright.api.names import job_name
 from dagwright.api.timefmt import format_duration, format_time, parse_time
+from dagwright.api.vocabulary import EventReason
 from dagwright.planner.dag import topological_order
+from dagwright.planner.lateness import assess_lateness, deadline_of, missed_message, with_deadline_missed
 from dagwright.planner.podwait import judge_wait
 from dagwright.planner.pools import POOL_MISSING_REASON, PoolClaim, PoolView, admit_own, waiting_message
 from dagwright.planner.retry import effective_retry_policy, max_attempts, retry_delay
@@ -72,7 +74,9 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
         queued = status.model_copy(
             update={"phase": RunPhase.QUEUED, "message": "waiting for a slot (maxActiveRuns)"}
         )
-        return RunPlan(status=queued, transitions=_run_transitions(status, queued))
+        plan = RunPlan(status=queued, transitions=_run_transitions(status, queued))
+        plan.requeue_after = _judge_deadline(snapshot, None, plan)  # a queued run can be late too
+        return plan
     now = snapshot.now
     started_at = status.started_at or format_time(now)
     run_timed_out = _run_timed_out(snapshot, parse_time(started_at))
@@ -95,6 +99,9 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
         status, new_status
     ) + pool_transitions
     if new_status.phase not in FINISHED_RUN_PHASES:
+        due = _judge_deadline(snapshot, parse_time(started_at), work.plan)
+        if due is not None:
+            work.requeue.append(due)
         deadline = _run_deadline(snapshot, parse_time(started_at))
         if deadline is not None:
             work.requeue.append((deadline - now).total_seconds())
@@ -103,6 +110,21 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
         if work.requeue:
             work.plan.requeue_after = max(min(work.requeue), 0.0)
     return work.plan
+
+
+def _judge_deadline(snapshot: RunSnapshot, started_at: datetime | None, plan: RunPlan) -> float | None:
+    """Mark an unfinished run that reached spec.deadline (once); else the seconds until it."""
+    deadline = snapshot.spec.deadline
+    if deadline is None:
+        return None
+    due = deadline_of(deadline, snapshot.logical_date or snapshot.created_at, snapshot.created_at, started_at)
+    lateness = assess_lateness(due, snapshot.now, plan.status)
+    if lateness.missed_now and due is not None:
+        message = missed_message(due, deadline)
+        plan.status = with_deadline_missed(plan.status, message, snapshot.now)
+        plan.transitions.append(Transition(reason=EventReason.DEADLINE_MISSED.value, message=f"run {message}",
+                                           type=EventType.WARNING))
+    return lateness.recheck_after
 
 
 # --------------------------------------------------------------------------- per task

@@ -86,6 +86,10 @@ class RunSnapshot:
     # Pools the run's tasks name, by name: size, slots in use, other runs' waiting claims.
     pools: dict[str, PoolView] = field(default_factory=dict)
     run_order: str = ""  # the run's place in pool lines: its logical date, else creation time
+    # The run's logical date and creation time, for spec.deadline (planner/lateness.py);
+    # without them a logicalDate deadline is not judged.
+    logical_date: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
