@@ -17,7 +17,7 @@ mkdir -p .cluster/logs
 
 echo "==> installing the CRDs"
 kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd/workflows.dagwright.io crd/workflowruns.dagwright.io >/dev/null
+kubectl wait --for=condition=Established --timeout=60s crd/workflows.dagwright.io crd/workflowruns.dagwright.io crd/pools.dagwright.io >/dev/null
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
 pids=()

@@ -98,7 +98,7 @@ def crds(kube_env):
     """The committed CRDs applied (the same files `make demo` and the chart install)."""
     for cmd in (["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")],
                 ["kubectl", "wait", "--for=condition=Established", "--timeout=60s",
-                 "crd/workflows.dagwright.io", "crd/workflowruns.dagwright.io"]):
+                 "crd/workflows.dagwright.io", "crd/workflowruns.dagwright.io", "crd/pools.dagwright.io"]):
         proc = subprocess.run(cmd, env=kube_env, capture_output=True, text=True, timeout=90)
         assert proc.returncode == 0, proc.stderr + proc.stdout
     return True

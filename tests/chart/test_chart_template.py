@@ -332,9 +332,10 @@ def test_task_service_accounts_go_to_the_release_namespace_when_watching_all(def
 # ----------------------------------------------------------------------------- CRDs, image
 
 
-def test_helm_installs_both_crds_and_templates_never_contain_them():
+def test_helm_installs_every_crd_and_templates_never_contain_them():
     docs = render(include_crds=True)
     assert sorted(d["metadata"]["name"] for d in of_kind(docs, "CustomResourceDefinition")) == [
+        "pools.dagwright.io",
         "workflowruns.dagwright.io",
         "workflows.dagwright.io",
     ]

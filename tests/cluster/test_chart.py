@@ -244,6 +244,7 @@ def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(
         _a_run_with_a_retried_task_succeeds(kube)
         _a_scheduled_workflow_catches_up_and_keeps_its_history_limit(kube)
         _a_cancelled_run_suspends_its_job(kube)
+        _a_pool_is_read_watched_and_its_status_written(kube)
         operator.assert_alive()
     except BaseException:
         print("---- operator log (tail) ----\n" + operator.log()[-6000:])
@@ -312,6 +313,17 @@ def _a_run_with_a_retried_task_succeeds(kube: Kube) -> None:
     reasons = kube.wait_for("run events", lambda: (r := kube.event_reasons("rbac")) and "RunSucceeded" in r and r)
     assert {"RunStarted", "TaskRetrying", "RunSucceeded"} <= set(reasons), reasons
     kube.wait_for("NotificationSent event", lambda: "NotificationSent" in kube.event_reasons("rbac"))
+
+
+def _a_pool_is_read_watched_and_its_status_written(kube: Kube) -> None:
+    """Pools get (not there yet), list/watch (created later) and status patch."""
+    kube.create_run("pooled", spec={"tasks": [task("load", pool="warehouse")]})
+    kube.wait_for("PoolMissing event", lambda: "PoolMissing" in kube.event_reasons("pooled"), timeout=30)
+    kube.custom.create_namespaced_custom_object("dagwright.io", "v1alpha1", kube.ns, "pools", {
+        "apiVersion": "dagwright.io/v1alpha1", "kind": "Pool", "metadata": {"name": "warehouse"}, "spec": {"size": 1}})
+    assert kube.wait_for_phase("pooled", timeout=60)["status"]["phase"] == "Succeeded"
+    kube.wait_for("the pool's status", lambda: (kube.custom.get_namespaced_custom_object(
+        "dagwright.io", "v1alpha1", kube.ns, "pools", "warehouse").get("status") or {}).get("inUse") == 0, timeout=15)
 
 
 def _a_scheduled_workflow_catches_up_and_keeps_its_history_limit(kube: Kube) -> None:

@@ -27,13 +27,15 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "watch_pods_path": (("", "pods", "list"), ("", "pods", "watch")),  # JobIndex, labelled pods only
     "list_pods": (("", "pods", "list"),),  # exit codes and termination messages of attempts
     "pod_log": (),  # `dagwright logs`
-    "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get")),
+    "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get"),
+                   ("dagwright.io", "pools", "get")),  # a Pool the watch has not shown yet
     "list_custom": (),  # `dagwright list`; the operator's lists are kopf's
     "custom_path": (),  # `dagwright watch`: list + watch of one run by name
     "create_custom": (("dagwright.io", "workflowruns", "create"),),  # the scheduler
     "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run
     "delete_custom": (("dagwright.io", "workflowruns", "delete"),),  # history limits
-    "patch_status": (("dagwright.io", "workflows/status", "patch"), ("dagwright.io", "workflowruns/status", "patch")),
+    "patch_status": (("dagwright.io", "workflows/status", "patch"), ("dagwright.io", "workflowruns/status", "patch"),
+                     ("dagwright.io", "pools/status", "patch")),
     "get_secret_value": (("", "secrets", "get"),),  # notification URLs (urlFrom.secretKeyRef)
     "create_event": (("", "events", "create"),),
 }
@@ -47,6 +49,9 @@ KOPF_NEEDS: tuple[Need, ...] = (
     ("dagwright.io", "workflowruns", "list"),
     ("dagwright.io", "workflowruns", "watch"),
     ("dagwright.io", "workflowruns", "patch"),
+    ("dagwright.io", "pools", "list"),
+    ("dagwright.io", "pools", "watch"),
+    ("dagwright.io", "pools", "patch"),
     ("", "events", "create"),
 )
 # kopf, cluster-scoped, watching all namespaces: CRD observation. Watching named namespaces,
@@ -67,6 +72,8 @@ OPERATOR_RULES = {
     ("dagwright.io", "workflows/status"): {"patch"},
     ("dagwright.io", "workflowruns"): {"get", "list", "watch", "create", "patch", "delete"},
     ("dagwright.io", "workflowruns/status"): {"patch"},
+    ("dagwright.io", "pools"): {"get", "list", "watch", "patch"},
+    ("dagwright.io", "pools/status"): {"patch"},
 }
 SPARK_RULES = {
     ("", "pods"): {"create", "get", "list", "watch", "delete"},

@@ -96,6 +96,14 @@ tests/unit/test_chart.py holds the same table and fails when they drift apart.
 - apiGroups: [dagwright.io]
   resources: [workflowruns/status]
   verbs: [patch]
+# kopf lists and watches Pools (sizes); get_custom reads one the watch has not shown yet;
+# patch_status writes their inUse, waiting and holders
+- apiGroups: [dagwright.io]
+  resources: [pools]
+  verbs: [get, list, watch, patch]
+- apiGroups: [dagwright.io]
+  resources: [pools/status]
+  verbs: [patch]
 {{- end }}
 
 {{/*

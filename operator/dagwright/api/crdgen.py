@@ -27,6 +27,8 @@ from pydantic import BaseModel
 from dagwright.api.models import (
     GROUP,
     VERSION,
+    PoolSpec,
+    PoolStatus,
     WorkflowRunSpec,
     WorkflowRunStatus,
     WorkflowSpec,
@@ -161,7 +163,22 @@ WORKFLOW_RUN = KindDef(
     ),
 )
 
-KINDS: tuple[KindDef, ...] = (WORKFLOW, WORKFLOW_RUN)
+POOL = KindDef(
+    kind="Pool",
+    plural="pools",
+    short_names=("dwp",),
+    description="A concurrency limit: at most spec.size task attempts naming the pool run at once.",
+    spec_model=PoolSpec,
+    status_model=PoolStatus,
+    columns=(
+        PrinterColumn("Size", "integer", ".spec.size", "Slots."),
+        PrinterColumn("In Use", "integer", ".status.inUse", "Slots held by unfinished attempts."),
+        PrinterColumn("Waiting", "integer", ".status.waiting", "Tasks waiting for a slot."),
+        _AGE,
+    ),
+)
+
+KINDS: tuple[KindDef, ...] = (WORKFLOW, WORKFLOW_RUN, POOL)
 
 
 # --------------------------------------------------------------------------- schema conversion

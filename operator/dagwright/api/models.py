@@ -343,6 +343,15 @@ class Task(ApiModel):
     spark: SparkTask | None = Field(None, description="Run a Spark application.")
     dbt: DbtTask | None = Field(None, description="Run a dbt command.")
     container: ContainerTask | None = Field(None, description="Run any container.")
+    pool: DnsLabel | None = Field(
+        None,
+        description="Pool (a Pool in the run's namespace) the task takes a slot of while an "
+        "attempt runs; the task waits while the pool is full or missing.",
+    )
+    priority: int = Field(
+        0, ge=-1000, le=1000,
+        description="Order among pool users of equally old runs: higher goes first.",
+    )
 
     def kind(self) -> str | None:
         """The task kind that is set, or None when none or several are."""
@@ -610,6 +619,35 @@ class WorkflowRunStatus(ApiModel):
         "(True from the moment the run missed spec.deadline) and DeadlineNotified when relevant.",
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
+
+
+class PoolSpec(ApiModel):
+    """A concurrency limit shared by every task that names the pool, across workflows."""
+
+    size: int = Field(ge=0, le=10000, description="Task attempts holding a slot at once (1: a mutex).")
+
+
+MAX_POOL_HOLDERS = 20
+"""Most holders a Pool's status lists (the count is always complete)."""
+
+
+class PoolHolder(ApiModel):
+    """One task attempt holding a slot of the pool."""
+
+    run: str = Field(description="WorkflowRun name.")
+    task: str = Field(description="Task name.")
+    job: str = Field(description="The attempt's Job.")
+
+
+class PoolStatus(ApiModel):
+    """Observed use of a pool, written by the operator (at most once a second)."""
+
+    in_use: int | None = Field(None, ge=0, description="Slots held by unfinished task attempts.")
+    waiting: int | None = Field(None, ge=0, description="Tasks waiting for a slot.")
+    holders: list[PoolHolder] | None = Field(
+        None, max_length=MAX_POOL_HOLDERS,
+        description=f"Who holds the slots (at most {MAX_POOL_HOLDERS} listed).",
+    )
 
 
 class WorkflowStatus(ApiModel):

@@ -14,6 +14,7 @@ LABEL_WORKFLOW = f"{GROUP}/workflow"
 LABEL_RUN = f"{GROUP}/run"
 LABEL_TASK = f"{GROUP}/task"
 LABEL_ATTEMPT = f"{GROUP}/attempt"
+LABEL_POOL = f"{GROUP}/pool"  # on the Jobs of tasks that take a pool slot
 MANAGED_BY = {"app.kubernetes.io/managed-by": "dagwright"}
 
 ANNOTATION_TRIGGER = f"{GROUP}/trigger"

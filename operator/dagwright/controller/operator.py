@@ -99,7 +99,7 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     http = KubeHttp(load_configuration(CONFIG.kubeconfig), max_connections=API_THREADS + watch_streams)
     queue = WorkQueue()
     events = EventSink(http)
-    jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(queue.add, key))
+    jobs = JobIndex(http, CONFIG.namespaces, on_change=lambda key: loop.call_soon_threadsafe(_job_changed, key))
     reconciler = RunReconciler(http, STATE.store, jobs, events, queue)
     reconciler.notifier.policy = WebhookPolicy(allow_link_local=CONFIG.allow_link_local_webhooks)
     reconciler.start_grace_seconds = CONFIG.pod_start_grace
@@ -113,6 +113,13 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.tasks += [asyncio.create_task(_worker(workflows, workflow_queue), name=f"workflow-worker-{i}")
                     for i in range(WORKFLOW_WORKERS)]
     STATE.tasks.append(asyncio.create_task(_resync(reconciler, queue), name="resync"))
+
+
+def _job_changed(key: tuple[str, str]) -> None:
+    """A run's Job or pod changed: look at the run; a pool slot may have freed in its namespace."""
+    if STATE.reconciler is not None:
+        STATE.reconciler.queue.add(key)
+        STATE.reconciler.pools.slots_changed(key[0])
 
 
 async def _worker(reconciler: RunReconciler | WorkflowReconciler, queue: WorkQueue) -> None:
@@ -160,6 +167,13 @@ async def on_workflow_event(type: str | None, event: kopf.RawEvent, **_: Any) ->
     if STATE.workflows is None:
         return
     STATE.workflows.observe_workflow(cast(dict[str, Any], event["object"]), deleted=type == "DELETED")
+
+
+@kopf.on.event(GROUP, VERSION, "pools")
+async def on_pool_event(type: str | None, event: kopf.RawEvent, **_: Any) -> None:  # noqa: A002
+    if STATE.reconciler is None:
+        return
+    STATE.reconciler.pools.observe_pool(cast(dict[str, Any], event["object"]), deleted=type == "DELETED")
 
 
 @kopf.on.probe(id="jobs")

@@ -23,6 +23,7 @@ from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.notify import Notifier
+from dagwright.controller.pools import PoolBook
 from dagwright.controller.specs import RUNS, InvalidRun, SpecResolver
 from dagwright.controller.statuswriter import StatusWriter
 from dagwright.controller.store import RunKey, RunStore, is_finished, run_key, run_phase, workflow_name_of
@@ -61,6 +62,7 @@ class RunReconciler:
         self.on_finished: list[Callable[[dict[str, Any]], None]] = []
         self.specs = SpecResolver(http, store, clock)
         self.dispatch = Dispatcher(http, jobs, clock)
+        self.pools = PoolBook(http, jobs, queue.add)
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
         self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending)
@@ -75,6 +77,7 @@ class RunReconciler:
             self.dispatch.forget_run(key)
             self.statuses.forget(key)
             self.jobs.forget_run(key)
+            self.pools.forget_run(key)
             self._wake_waiting_siblings(body)
         elif self.store.observe_run(body, listed):
             self.queue.add(key)
@@ -100,13 +103,20 @@ class RunReconciler:
         started = time.perf_counter()
         try:
             await self.dispatch.fetch_pod_details(key, spec)
+            await self.pools.look_up(key[0], spec)
             snapshot, plan = await self._plan(key, body, spec, status, run_spec.cancel, now)
         except ApiError as error:
             self._retry_later(key, error)
             return
+        # Synchronously after planning, before any await: no other pass can take these slots.
+        held = self.pools.reserve(key, spec, plan.create)
+        self.pools.set_waiting(key, plan.pool_waiting)
         if plan.create:
             identity.template_context.update(output_context(plan.status.tasks or {}))
-        outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
+        try:
+            outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
+        finally:
+            self.pools.release(held)
         if outcome == Outcome.RETRY:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
             return
@@ -125,6 +135,7 @@ class RunReconciler:
                 run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
                 now=now, cancel=cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
+                pools=self.pools.views(key, spec), run_order=_in_line(body).order,
                 logical_date=_logical_date(body), created_at=_created_at(body))
             plan = plan_run(snapshot)
             if not plan.confirm:
@@ -183,6 +194,7 @@ class RunReconciler:
 
     def _finished(self, body: dict[str, Any]) -> None:
         self.dispatch.forget_run(run_key(body))
+        self.pools.forget_run(run_key(body))
         self._wake_waiting_siblings(body)
         for callback in self.on_finished:
             callback(body)

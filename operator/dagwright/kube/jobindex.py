@@ -64,6 +64,22 @@ class JobIndex:
             by_task.setdefault(job.task, []).append(merged)
         return by_task
 
+    def pool_holders(self, namespace: str) -> dict[str, list[tuple[str, ObservedJob]]]:
+        """Unfinished pool-labelled attempts in `namespace`, by pool: (run label, Job) each.
+
+        A slot is derived from the Jobs that exist, never counted: a finished, deleted or
+        stopped attempt (or a deleted run's Jobs) holds none.
+        """
+        with self._lock:
+            runs = [(key, list(jobs.values()), dict(self._pods.get(key, {})))
+                    for key, jobs in self._jobs.items() if key[0] == namespace]
+        holders: dict[str, list[tuple[str, ObservedJob]]] = {}
+        for key, jobs, pods in runs:
+            for job in jobs:
+                if job.pool and merge_pod_facts(job, pods.get(job.name)).state == JobState.ACTIVE:
+                    holders.setdefault(job.pool, []).append((key[1], job))
+        return holders
+
     def pod_facts(self, key: RunKey, job_name: str) -> PodFacts | None:
         with self._lock:
             return self._pods.get(key, {}).get(job_name)

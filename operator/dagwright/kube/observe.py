@@ -6,12 +6,12 @@ exit code (or OOMKilled, or the termination message) of a task pod.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from dagwright.api.timefmt import parse_time
-from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK
+from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_POOL, LABEL_RUN, LABEL_TASK
 from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob, PodWaiting
 from dagwright.render.kinds import MAIN_CONTAINER
 
@@ -53,6 +53,10 @@ def observe_job(job: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
         task, attempt = labels[LABEL_TASK], int(labels[LABEL_ATTEMPT])
     except (KeyError, ValueError):
         return None
+    return replace(_observe(job, seen_at, task, attempt), pool=labels.get(LABEL_POOL))
+
+
+def _observe(job: dict[str, Any], seen_at: datetime, task: str, attempt: int) -> ObservedJob:
     status = job.get("status", {})
     started = parse_time(status["startTime"]) if status.get("startTime") else None
     name = job["metadata"]["name"]

@@ -14,7 +14,7 @@ judged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dagwright.api.models import (
@@ -33,6 +33,7 @@ from dagwright.api.vocabulary import EventReason
 from dagwright.planner.dag import topological_order
 from dagwright.planner.lateness import assess_lateness, deadline_of, missed_message, with_deadline_missed
 from dagwright.planner.podwait import judge_wait
+from dagwright.planner.pools import POOL_MISSING_REASON, PoolClaim, PoolView, admit_own, waiting_message
 from dagwright.planner.retry import RetryVerdict, effective_retry_policy, judge_failure, retry_delay
 from dagwright.planner.snapshot import (
     FailureKind,
@@ -61,6 +62,8 @@ class _Pass:
     free_slots: float
     stopping: bool
     requeue: list[float]
+    # pool -> tasks ready to start that need its slot: (claim, attempt, status so far)
+    claims: dict[str, list[tuple[PoolClaim, int, TaskStatus]]] = field(default_factory=dict)
 
 
 def plan_run(snapshot: RunSnapshot) -> RunPlan:
@@ -90,11 +93,12 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
     by_name = {t.name: t for t in snapshot.spec.tasks}
     for name in topological_order(snapshot.spec):
         work.tasks[name] = _plan_task(work, by_name[name])
+    pool_transitions = _admit_pool_claims(work)
     new_status = _run_status(work, started_at, run_timed_out)
     work.plan.status = new_status
     work.plan.transitions = _run_transitions(status, new_status) + _task_transitions(
         status, new_status
-    )
+    ) + pool_transitions
     if new_status.phase not in FINISHED_RUN_PHASES:
         due = _judge_deadline(snapshot, parse_time(started_at), work.plan)
         if due is not None:
@@ -264,7 +268,7 @@ def _after_failure(
         if now < next_at:
             work.requeue.append((next_at - now).total_seconds())
         return retrying
-    return _start(work, task.name, attempt + 1, retrying)
+    return _start_or_claim(work, task, attempt + 1, retrying)
 
 
 def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
@@ -283,7 +287,39 @@ def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskSt
         )
     if readiness == Readiness.WAIT or work.free_slots < 1:
         return pending
-    return _start(work, task.name, 1, pending)
+    return _start_or_claim(work, task, 1, pending)
+
+
+def _start_or_claim(work: _Pass, task: Task, attempt: int, current: TaskStatus) -> TaskStatus:
+    """Start the attempt, or, for a pool user, claim a slot (decided after every task is seen)."""
+    if not task.pool:
+        return _start(work, task.name, attempt, current)
+    claim = PoolClaim(work.snapshot.run_order, task.priority, work.snapshot.run_name, task.name)
+    work.claims.setdefault(task.pool, []).append((claim, attempt, current))
+    work.free_slots -= 1  # held for the claim, so maxParallelTasks counts it either way
+    return current
+
+
+def _admit_pool_claims(work: _Pass) -> list[Transition]:
+    """Start the claims that get a slot (planner/pools.py's order); the others wait, saying why."""
+    transitions: list[Transition] = []
+    for pool, claims in sorted(work.claims.items()):
+        view = work.snapshot.pools.get(pool, PoolView(size=None, in_use=0))
+        admitted = set(admit_own([c for c, _a, _s in claims], view))
+        for claim, attempt, current in claims:
+            work.free_slots += 1
+            if claim in admitted:
+                work.tasks[claim.task] = _start(work, claim.task, attempt, current)
+                continue
+            work.plan.pool_waiting.setdefault(pool, []).append(claim)
+            message = waiting_message(pool, view)
+            if current.phase == TaskPhase.PENDING:
+                work.tasks[claim.task] = current.model_copy(update={"message": message})
+            if view.size is None and current.phase == TaskPhase.PENDING and current.message != message:
+                transitions.append(Transition(
+                    reason=POOL_MISSING_REASON, type=EventType.WARNING, task=claim.task,
+                    message=f"task {claim.task}: pool {pool} does not exist; it waits until it does"))
+    return transitions
 
 
 def _start(work: _Pass, task: str, attempt: int, current: TaskStatus) -> TaskStatus:

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import Enum
 
 from dagwright.api.models import EventType, WorkflowRunStatus, WorkflowSpec
+from dagwright.planner.pools import PoolClaim, PoolView
 
 # Default of RunSnapshot.start_grace_seconds (`dagwright operator --pod-start-grace`).
 DEFAULT_START_GRACE_SECONDS = 180.0
@@ -64,6 +65,7 @@ class ObservedJob:
     failure_kind: FailureKind | None = None  # what `failure` came from, when failed
     waiting: PodWaiting | None = None  # an active attempt whose pod has not started (real nodes)
     exit_code: int | None = None  # the main container's exit code, when its pod said (kind EXIT)
+    pool: str | None = None  # the pool whose slot the attempt holds while unfinished (its label)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class RunSnapshot:
     # How long a pod may wait to start (pulling, ContainerCreating, unschedulable) before its
     # attempt fails; reasons that cannot resolve fail at once (planner/podwait.py).
     start_grace_seconds: float = DEFAULT_START_GRACE_SECONDS
+    # Pools the run's tasks name, by name: size, slots in use, other runs' waiting claims.
+    pools: dict[str, PoolView] = field(default_factory=dict)
+    run_order: str = ""  # the run's place in pool lines: its logical date, else creation time
     # The run's logical date and creation time, for spec.deadline (planner/lateness.py);
     # without them a logicalDate deadline is not judged.
     logical_date: datetime | None = None
@@ -123,3 +128,5 @@ class RunPlan:
     # Jobs the status names but the cache lacks: ask the API server before deciding anything
     # about their tasks (then plan again with `confirmed_missing`).
     confirm: list[str] = field(default_factory=list)
+    # Tasks ready to start that wait for a pool slot, by pool (the controller tells other runs).
+    pool_waiting: dict[str, list[PoolClaim]] = field(default_factory=dict)

@@ -16,7 +16,7 @@ from typing import Any
 
 from dagwright.api.models import API_VERSION, Task, WorkflowSpec
 from dagwright.api.names import job_name, label_value
-from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_RUN, LABEL_TASK, LABEL_WORKFLOW, MANAGED_BY
+from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_POOL, LABEL_RUN, LABEL_TASK, LABEL_WORKFLOW, MANAGED_BY
 from dagwright.render.kinds import build_kind_pod
 from dagwright.render.merge import deep_merge
 from dagwright.render.templating import render_value
@@ -103,6 +103,8 @@ def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], c
 def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int) -> dict[str, Any]:
     """The Job manifest for `attempt` (1-based) of `task` in `run`."""
     labels = build_labels(run, task.name, attempt)
+    if task.pool:
+        labels[LABEL_POOL] = task.pool  # counted as a held slot while the attempt is unfinished
     job_spec: dict[str, Any] = {
         "backoffLimit": 0,
         "podFailurePolicy": build_pod_failure_policy(),
