@@ -31,7 +31,7 @@ def table(text: str) -> list[dict[str, str]]:
             for line in lines]
 
 
-def test_kubectl_get_dagwright_lists_workflows_and_runs_and_the_short_names_work(kube, operator, kube_env):
+def test_kubectl_get_dagwright_lists_workflows_runs_and_pools_and_the_short_names_work(kube, operator, kube_env):
     kube.apply_workflow("nightly", {"tasks": [task("a")]})
     kube.create_run("nightly-1", workflow="nightly")
     kube.wait_for_phase("nightly-1")
@@ -39,7 +39,8 @@ def test_kubectl_get_dagwright_lists_workflows_and_runs_and_the_short_names_work
     # (a short name is): api-resources refreshes it, as docs/api.md tells users
     resources = table(kubectl(kube_env, kube.ns, "api-resources", "--api-group=dagwright.io", "-o", "wide"))
     assert {(r["NAME"], r["SHORTNAMES"], r["KIND"], r["CATEGORIES"]) for r in resources} == {
-        ("workflows", "dwf", "Workflow", "dagwright"), ("workflowruns", "dwr", "WorkflowRun", "dagwright")}
+        ("workflows", "dwf", "Workflow", "dagwright"), ("workflowruns", "dwr", "WorkflowRun", "dagwright"),
+        ("pools", "dwp", "Pool", "dagwright")}
     names = kubectl(kube_env, kube.ns, "get", "dagwright", "-o", "name").split()
     assert sorted(names) == ["workflow.dagwright.io/nightly", "workflowrun.dagwright.io/nightly-1"]
     for resource in ("dwf", "workflows.dagwright.io", "workflow.dagwright.io"):
