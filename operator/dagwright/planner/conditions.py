@@ -41,14 +41,21 @@ def build_run_conditions(status: WorkflowRunStatus, generation: int | None, now:
     return others + [_keep_time(previous, c) for c in standard]
 
 
-def with_notified(status: WorkflowRunStatus, errors: list[str], delivered: int, now: str) -> WorkflowRunStatus:
-    """`status` with its `Notified` condition: True when all `delivered` went out, else False naming the errors."""
+def with_delivery(status: WorkflowRunStatus, kind: ConditionType, errors: list[str], delivered: int,
+                  now: str) -> WorkflowRunStatus:
+    """`status` with the condition `kind` recording a delivery: True when all `delivered` went out,
+    else False naming the errors (replacing an earlier record of that kind)."""
     message = "; ".join(errors) if errors else f"{delivered} notification(s) delivered"
-    condition = Condition(type=ConditionType.NOTIFIED.value, status="False" if errors else "True",
+    condition = Condition(type=kind.value, status="False" if errors else "True",
                           reason="DeliveryFailed" if errors else "Delivered", message=message,
                           last_transition_time=now)
-    kept = [c for c in status.conditions or [] if c.type != ConditionType.NOTIFIED]
+    kept = [c for c in status.conditions or [] if c.type != kind]
     return status.model_copy(update={"conditions": [*kept, condition]})
+
+
+def with_notified(status: WorkflowRunStatus, errors: list[str], delivered: int, now: str) -> WorkflowRunStatus:
+    """`status` with its `Notified` condition (the run-end notifications)."""
+    return with_delivery(status, ConditionType.NOTIFIED, errors, delivered, now)
 
 
 def is_notified(status: WorkflowRunStatus) -> bool:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from dagwright.api.models import Condition, Deadline, DeadlineFrom, WorkflowRunStatus
 from dagwright.api.timefmt import format_time
 from dagwright.api.vocabulary import ConditionType
+from dagwright.planner.conditions import with_delivery
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _STICKY = {ConditionType.DEADLINE_MISSED.value, ConditionType.DEADLINE_NOTIFIED.value}
@@ -77,13 +78,8 @@ def with_deadline_missed(status: WorkflowRunStatus, message: str, now: datetime)
 
 def with_deadline_notified(status: WorkflowRunStatus, errors: list[str], delivered: int,
                            now: str) -> WorkflowRunStatus:
-    """`status` with `DeadlineNotified`: True when all `delivered` went out, else False naming the errors."""
-    message = "; ".join(errors) if errors else f"{delivered} notification(s) delivered"
-    condition = Condition(type=ConditionType.DEADLINE_NOTIFIED.value, status="False" if errors else "True",
-                          reason="DeliveryFailed" if errors else "Delivered", message=message,
-                          last_transition_time=now)
-    kept = [c for c in status.conditions or [] if c.type != ConditionType.DEADLINE_NOTIFIED]
-    return status.model_copy(update={"conditions": [*kept, condition]})
+    """`status` with `DeadlineNotified` (the DeadlineMissed notifications)."""
+    return with_delivery(status, ConditionType.DEADLINE_NOTIFIED, errors, delivered, now)
 
 
 def is_deadline_missed(status: WorkflowRunStatus) -> bool:
