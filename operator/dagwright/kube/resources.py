@@ -38,32 +38,27 @@ def get_job(http: KubeHttp, namespace: str, name: str) -> dict[str, Any] | None:
         return None
 
 
-def suspend_job(http: KubeHttp, namespace: str, name: str) -> None:
-    """Suspend a Job: Kubernetes stops its pod, the Job (and its history) stays."""
+def _patch_job(http: KubeHttp, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    """Merge-patch a Job; a Job that is gone is not an error (nothing is left to change)."""
     try:
-        http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name),
-                     {"spec": {"suspend": True}}, content_type=MERGE_PATCH)
+        http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name), patch, content_type=MERGE_PATCH)
     except NotFound:
         pass
+
+
+def suspend_job(http: KubeHttp, namespace: str, name: str) -> None:
+    """Suspend a Job: Kubernetes stops its pod, the Job (and its history) stays."""
+    _patch_job(http, namespace, name, {"spec": {"suspend": True}})
 
 
 def fail_job(http: KubeHttp, namespace: str, name: str, annotation: str, reason: str) -> None:
     """Mark a Job's attempt failed (`annotation`: `reason`) and suspend it, which stops its pod."""
-    try:
-        http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name),
-                     {"metadata": {"annotations": {annotation: reason}}, "spec": {"suspend": True}},
-                     content_type=MERGE_PATCH)
-    except NotFound:
-        pass
+    _patch_job(http, namespace, name, {"metadata": {"annotations": {annotation: reason}}, "spec": {"suspend": True}})
 
 
 def annotate_job(http: KubeHttp, namespace: str, name: str, annotations: dict[str, str]) -> None:
-    """Add annotations to a Job (a Job that is gone is not an error)."""
-    try:
-        http.request("PATCH", _ns_path("/apis/batch/v1", namespace, "jobs", name),
-                     {"metadata": {"annotations": annotations}}, content_type=MERGE_PATCH)
-    except NotFound:
-        pass
+    """Add annotations to a Job."""
+    _patch_job(http, namespace, name, {"metadata": {"annotations": annotations}})
 
 
 def pod_log_tail(http: KubeHttp, namespace: str, name: str, lines: int, limit_bytes: int) -> str:
