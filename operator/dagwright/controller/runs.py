@@ -11,6 +11,7 @@ does not exist.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ from dagwright.planner.lateness import keep_deadline_records
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
 from dagwright.render.outputs import output_context
+
+log = logging.getLogger("dagwright.runs")
 
 TRANSIENT_RETRY_SECONDS = 2.0
 CONFIRM_ROUNDS = 2  # plan, look up Jobs the cache lacks, plan again — at most this often per pass
@@ -99,7 +102,6 @@ class RunReconciler:
         except InvalidRun as problem:
             await self._carry_out_invalid(body, status, str(problem), now)
             return
-        identity = self.specs.identity(body, run_spec, spec)
         started = time.perf_counter()
         try:
             await self.dispatch.fetch_pod_details(key, spec)
@@ -111,12 +113,15 @@ class RunReconciler:
         # Synchronously after planning, before any await: no other pass can take these slots.
         held = self.pools.reserve(key, spec, plan.create)
         self.pools.set_waiting(key, plan.pool_waiting)
-        if plan.create:
-            identity.template_context.update(output_context(plan.status.tasks or {}))
-        try:
-            outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
-        finally:
-            self.pools.release(held)
+        outcome = Outcome.DONE
+        if plan.create or plan.stop or plan.fail:  # the run's identity and templates only when Jobs are touched
+            identity = self.specs.identity(body, run_spec, spec)
+            if plan.create:
+                identity.template_context.update(output_context(plan.status.tasks or {}))
+            try:
+                outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
+            finally:
+                self.pools.release(held)
         if outcome == Outcome.RETRY:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
             return
@@ -136,7 +141,7 @@ class RunReconciler:
                 now=now, cancel=cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
-                logical_date=_logical_date(body), created_at=_created_at(body))
+                **(_deadline_inputs(body) if spec.deadline else {}))
             plan = plan_run(snapshot)
             if not plan.confirm:
                 break
@@ -169,6 +174,7 @@ class RunReconciler:
 
     def _retry_later(self, key: RunKey, error: ApiError) -> None:
         metrics.API_ERRORS.labels("reconcile").inc()
+        log.warning("run %s/%s: cannot plan now, will retry: %s", *key, error)
         self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
 
     async def _carry_out_invalid(self, body: dict[str, Any], status: WorkflowRunStatus, message: str,
@@ -246,14 +252,11 @@ class RunReconciler:
         return True
 
 
-def _logical_date(body: dict[str, Any]) -> datetime | None:
-    text = (body.get("spec") or {}).get("logicalDate")
-    return parse_time(text) if text else None
-
-
-def _created_at(body: dict[str, Any]) -> datetime | None:
-    text = body["metadata"].get("creationTimestamp")
-    return parse_time(text) if text else None
+def _deadline_inputs(body: dict[str, Any]) -> dict[str, datetime | None]:
+    """The times a deadline is measured from (parsed only for workflows that have one)."""
+    logical, created = (body.get("spec") or {}).get("logicalDate"), body["metadata"].get("creationTimestamp")
+    return {"logical_date": parse_time(logical) if logical else None,
+            "created_at": parse_time(created) if created else None}
 
 
 def _in_line(body: dict[str, Any], started: bool | None = None) -> RunInLine:

@@ -80,7 +80,8 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
         return plan
     now = snapshot.now
     started_at = status.started_at or format_time(now)
-    run_timed_out = _run_timed_out(snapshot, parse_time(started_at))
+    started = parse_time(started_at)
+    run_timed_out = _run_timed_out(snapshot, started)
     stopping = snapshot.cancel or run_timed_out
     work = _Pass(
         snapshot=snapshot,
@@ -100,10 +101,10 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
         status, new_status
     ) + pool_transitions
     if new_status.phase not in FINISHED_RUN_PHASES:
-        due = _judge_deadline(snapshot, parse_time(started_at), work.plan)
+        due = _judge_deadline(snapshot, started, work.plan)
         if due is not None:
             work.requeue.append(due)
-        deadline = _run_deadline(snapshot, parse_time(started_at))
+        deadline = _run_deadline(snapshot, started)
         if deadline is not None:
             work.requeue.append((deadline - now).total_seconds())
         if len(work.plan.create) >= MAX_CREATES_PER_PASS:
