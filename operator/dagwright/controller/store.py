@@ -133,9 +133,6 @@ class RunStore:
         body = self._runs.items.get((namespace, label_value(name)))
         return body if body is not None and body["metadata"]["name"] == name else None
 
-    def runs(self) -> list[tuple[RunKey, dict[str, Any]]]:
-        return list(self._runs.items.items())
-
     def runs_of(self, namespace: str, workflow: str) -> list[tuple[RunKey, dict[str, Any]]]:
         """The runs of one workflow in `namespace`."""
         return [(k, b) for k, b in list(self._runs.items.items())

@@ -12,7 +12,7 @@ code: it is refused, quoted, and never evaluated (nor passed on verbatim). Liter
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z0-9_][\w-]*)+)\s*\}\}")
@@ -83,16 +83,6 @@ def render_value(value: Any, context: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: render_value(v, context) for k, v in value.items()}
     return value
-
-
-def unknown_placeholders(values: Iterable[str], known: set[str]) -> list[str]:
-    """Placeholders in `values` that `known` does not define, in order of first use."""
-    unknown: list[str] = []
-    for text in values:
-        for key in placeholders(text):
-            if key not in known and key not in unknown:
-                unknown.append(key)
-    return unknown
 
 
 def build_template_context(
