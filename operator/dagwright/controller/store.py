@@ -30,7 +30,6 @@ WorkflowKey = tuple[str, str]  # (namespace, workflow name)
 PARSED_CACHE_SIZE = 10_000
 ECHO_WAIT_SECONDS = 10.0
 SEEN_VERSIONS = 8
-_FINISHED = {p.value for p in FINISHED_RUN_PHASES}
 
 
 def run_key(body: dict[str, Any]) -> RunKey:
@@ -49,7 +48,7 @@ def run_phase(body: dict[str, Any]) -> str | None:
 
 
 def is_finished(body: dict[str, Any]) -> bool:
-    return run_phase(body) in _FINISHED
+    return run_phase(body) in FINISHED_RUN_PHASES
 
 
 class _EchoAwareCache:

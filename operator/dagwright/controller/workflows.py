@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, WorkflowSpec, WorkflowStatus
+from dagwright.api.models import API_VERSION, WorkflowSpec, WorkflowStatus
 from dagwright.api.names import label_value
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.api.vocabulary import ANNOTATION_TRIGGER, LABEL_WORKFLOW, MANAGED_BY
@@ -26,7 +26,7 @@ from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.review import review_workflow
 from dagwright.controller.runs import RunReconciler
 from dagwright.controller.specs import RUNS, WORKFLOWS
-from dagwright.controller.store import RunStore, WorkflowKey, workflow_name_of
+from dagwright.controller.store import RunStore, WorkflowKey, is_finished, workflow_name_of
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, NotFound
 from dagwright.kube.http import KubeHttp
@@ -42,7 +42,6 @@ from dagwright.schedule import (
 
 log = logging.getLogger("dagwright.workflows")
 
-FINISHED = {p.value for p in FINISHED_RUN_PHASES}
 
 
 def build_scheduled_run(workflow: dict[str, Any], name: str, logical: datetime,
@@ -143,7 +142,7 @@ class WorkflowReconciler:
                         runs: list[dict[str, Any]], now: datetime) -> tuple[WorkflowStatus, float]:
         meta = workflow["metadata"]
         active = tuple(ActiveRun(r["metadata"]["name"]) for r in runs
-                       if (r.get("status") or {}).get("phase") not in FINISHED and not (r.get("spec") or {}).get("cancel"))
+                       if not is_finished(r) and not (r.get("spec") or {}).get("cancel"))
         snapshot = ScheduleSnapshot(
             workflow_name=meta["name"], schedule=spec.schedule or "", now=now,
             created_at=parse_time(meta["creationTimestamp"]), timezone=spec.timezone, suspend=spec.suspend,
@@ -180,7 +179,7 @@ class WorkflowReconciler:
         finished = []
         for run in runs:
             status = run.get("status") or {}
-            if _owned_by(run, uid) and status.get("phase") in FINISHED:
+            if _owned_by(run, uid) and is_finished(run):
                 at = parse_time(status["finishedAt"]) if status.get("finishedAt") else None
                 finished.append(FinishedRun(run["metadata"]["name"], status["phase"], at))
         doomed = plan_history_cleanup(finished, spec.successful_runs_history_limit, spec.failed_runs_history_limit)

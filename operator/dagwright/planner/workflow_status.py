@@ -16,7 +16,6 @@ from dagwright.api.timefmt import format_time
 from dagwright.api.vocabulary import ConditionType, EventReason
 from dagwright.planner.snapshot import Transition
 
-_FINISHED = {p.value for p in FINISHED_RUN_PHASES}
 VALID_MESSAGE = "the workflow is valid"
 
 
@@ -32,7 +31,7 @@ class RunSummary:
 def summarize_runs(previous: WorkflowStatus, runs: list[RunSummary], generation: int | None) -> WorkflowStatus:
     """`previous` with the latest run (by logical date, then name), its phase and the active runs."""
     latest = max(runs, key=lambda r: (r.order, r.name), default=None)
-    active = sorted(r.name for r in runs if r.phase not in _FINISHED)
+    active = sorted(r.name for r in runs if r.phase not in FINISHED_RUN_PHASES)
     update: dict[str, object] = {"active_runs": active or None, "observed_generation": generation}
     if latest is not None:
         update["last_run"] = latest.name
