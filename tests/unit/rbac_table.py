@@ -23,6 +23,8 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "fail_job": (("batch", "jobs", "patch"),),  # an attempt whose pod cannot start
     "annotate_job": (("batch", "jobs", "patch"),),  # a timed-out attempt keeps its log tail
     "pod_log_tail": (("", "pods/log", "get"),),  # read before the Job controller deletes the pod
+    "create_configmap": (("", "configmaps", "create"),),  # largeOutputs collected from a task's log
+    "get_configmap": (("", "configmaps", "get"),),  # largeOutputs: stored once, read when rendering
     "watch_jobs_path": (("batch", "jobs", "list"), ("batch", "jobs", "watch")),  # JobIndex, labelled Jobs only
     "watch_pods_path": (("", "pods", "list"), ("", "pods", "watch")),  # JobIndex, labelled pods only
     "list_pods": (("", "pods", "list"),),  # exit codes and termination messages of attempts
@@ -66,6 +68,7 @@ OPERATOR_RULES = {
     ("batch", "jobs"): {"create", "get", "list", "watch", "patch"},
     ("", "pods"): {"list", "watch"},
     ("", "pods/log"): {"get"},
+    ("", "configmaps"): {"create", "get"},
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},
     ("dagwright.io", "workflows"): {"get", "list", "watch", "patch"},

@@ -71,6 +71,10 @@ tests/unit/test_chart.py holds the same table and fails when they drift apart.
 - apiGroups: [""]
   resources: [pods/log]
   verbs: [get]
+# create_configmap, get_configmap (largeOutputs: a task's outputs collected from its log, owned by the run)
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [create, get]
 # create_event, and kopf's own Events about the objects it serves
 - apiGroups: [""]
   resources: [events]

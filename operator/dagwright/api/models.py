@@ -352,6 +352,13 @@ class Task(ApiModel):
         0, ge=-1000, le=1000,
         description="Order among pool users of equally old runs: higher goes first.",
     )
+    large_outputs: bool = Field(
+        False,
+        description="The task writes its outputs (one JSON object, up to 256 KiB) to the file "
+        "$DAGWRIGHT_OUTPUTS, and Dagwright collects it from the pod's log into a ConfigMap owned "
+        "by the run (instead of the 4 KiB termination message). Needs /bin/sh and coreutils in "
+        "the image, and `command` on a container task.",
+    )
 
     def kind(self) -> str | None:
         """The task kind that is set, or None when none or several are."""
@@ -573,6 +580,11 @@ class TaskStatus(ApiModel):
         None,
         description="The JSON object the task wrote to its termination message, when a later "
         "task uses it as {{ tasks.NAME.outputs.KEY }} (at most 1 KiB).",
+    )
+    outputs_ref: str | None = Field(
+        None,
+        description="With largeOutputs: the ConfigMap (owned by the run, key outputs.json) that "
+        "holds the task's outputs; they are never copied into the status.",
     )
 
 

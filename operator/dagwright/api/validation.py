@@ -75,6 +75,9 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
             )
         if task.python is not None and (task.python.script is None) == (task.python.module is None):
             problems.append(Problem(f"{where}.python", "exactly one of script or module is required"))
+        if task.large_outputs and task.container is not None and not task.container.command:
+            problems.append(Problem(f"{where}.largeOutputs", "largeOutputs needs container.command: "
+                                    "Dagwright runs the command in a shell that collects the outputs file"))
     names = {t.name for t in spec.tasks}
     for i, task in enumerate(spec.tasks):
         for dep in task.depends_on or []:

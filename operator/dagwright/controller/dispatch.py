@@ -19,6 +19,7 @@ from typing import Any
 from dagwright.api.models import Task, WorkflowSpec
 from dagwright.api.vocabulary import ANNOTATION_FAILED, ANNOTATION_LOG_TAIL
 from dagwright.controller import metrics
+from dagwright.controller.largeoutputs import LargeOutputs
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid
 from dagwright.kube.http import KubeHttp
@@ -33,7 +34,8 @@ from dagwright.kube.observe import (
 )
 from dagwright.planner.snapshot import FailureKind, JobState, JobToCreate, ObservedJob
 from dagwright.render.job import RunIdentity, build_job
-from dagwright.render.outputs import parse_outputs, tasks_with_used_outputs
+from dagwright.render.large_outputs import parse_manifest
+from dagwright.render.outputs import parse_outputs, tasks_with_read_outputs
 from dagwright.render.templating import TemplateError
 
 log = logging.getLogger("dagwright.dispatch")
@@ -57,6 +59,7 @@ class Dispatcher:
         self.http = http
         self.jobs = jobs
         self.clock = clock
+        self.large_outputs = LargeOutputs(http)
         self._pod_checked: dict[RunKey, set[str]] = {}  # Jobs whose pod we read, per unfinished run
         self._missing: dict[RunKey, set[str]] = {}  # Jobs the API server said do not exist
         self._log_kept: dict[RunKey, set[str]] = {}  # timed-out Jobs whose log tail we kept
@@ -85,9 +88,9 @@ class Dispatcher:
             else:
                 self.jobs.record(key, observed)
 
-    async def fetch_pod_details(self, key: RunKey, spec: WorkflowSpec) -> None:
+    async def fetch_pod_details(self, key: RunKey, spec: WorkflowSpec, run_uid: str) -> None:
         """What only pods know — exit codes, outputs later tasks use — when the pod watch missed it."""
-        wants_outputs = tasks_with_used_outputs(spec)
+        wants_outputs = tasks_with_read_outputs(spec)
         checked = self._pod_checked.setdefault(key, set())
         kept = self._log_kept.setdefault(key, set())
         for jobs in self.jobs.jobs_of(key).values():
@@ -113,12 +116,27 @@ class Dispatcher:
                         continue
                     message, failure = read_termination_message(pods), read_pod_failure(pods)
                 if reads_outputs:
-                    outputs, outputs_error = parse_outputs(message)
-                    self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())),
-                                     outputs_error=outputs_error)
+                    await self._read_outputs(key, job, message, run_uid)
                 elif failure:
                     self.jobs.enrich(key, job.name, failure_kind=failure.kind, failure=failure.text,
                                      exit_code=failure.exit_code)
+
+    async def _read_outputs(self, key: RunKey, job: ObservedJob, message: str | None, run_uid: str) -> None:
+        """A finished attempt's outputs: from its termination message, or collected from its
+        log when the message is a `largeOutputs` manifest (then only the ConfigMap is noted)."""
+        manifest = parse_manifest(message)
+        if manifest is None:
+            outputs, outputs_error = parse_outputs(message)
+            self.jobs.enrich(key, job.name, outputs=tuple(sorted((outputs or {}).items())),
+                             outputs_error=outputs_error)
+            return
+        collected = await self.large_outputs.collect(key[0], key[1], run_uid, job.task, job.name, manifest)
+        if collected.ref is not None:
+            self.jobs.enrich(key, job.name, outputs=(), outputs_ref=collected.ref)
+        elif collected.error is not None:
+            self.jobs.enrich(key, job.name, outputs_error=collected.error)
+        else:
+            self._pod_checked.get(key, set()).discard(job.name)  # an API error: look again next pass
 
     def _keep_log_tail(self, namespace: str, job: str) -> None:
         """A timed-out attempt: the Job controller is deleting its pod (it waits the pod's grace

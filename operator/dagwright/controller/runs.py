@@ -104,7 +104,7 @@ class RunReconciler:
             return
         started = time.perf_counter()
         try:
-            await self.dispatch.fetch_pod_details(key, spec)
+            await self.dispatch.fetch_pod_details(key, spec, body["metadata"].get("uid", ""))
             await self.pools.look_up(key[0], spec)
             snapshot, plan = await self._plan(key, body, spec, status, run_spec.cancel, now)
         except ApiError as error:
@@ -116,10 +116,15 @@ class RunReconciler:
         outcome = Outcome.DONE
         if plan.create or plan.stop or plan.fail:  # the run's identity and templates only when Jobs are touched
             identity = self.specs.identity(body, run_spec, spec)
-            if plan.create:
-                identity.template_context.update(output_context(plan.status.tasks or {}))
             try:
+                if plan.create:
+                    tasks = plan.status.tasks or {}
+                    identity.template_context.update(output_context(tasks))
+                    identity.template_context.update(await self.dispatch.large_outputs.context(key[0], tasks))
                 outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
+            except ApiError as error:  # large outputs could not be loaded: create nothing, look again
+                log.warning("run %s/%s: could not load task outputs, will retry: %s", *key, error)
+                outcome = Outcome.RETRY
             finally:
                 self.pools.release(held)
         if outcome == Outcome.RETRY:

@@ -245,8 +245,9 @@ def decides_same(old: ObservedJob, new: ObservedJob, pod: PodFacts | None) -> bo
     the Job controller confirming what the finished pod already told change nothing.
     """
     before, after = merge_pod_facts(old, pod), merge_pod_facts(new, pod)
-    return (before.state, before.failure, before.stopped, before.outputs, before.outputs_error) == \
-        (after.state, after.failure, after.stopped, after.outputs, after.outputs_error)
+    return (before.state, before.failure, before.stopped, before.outputs, before.outputs_error,
+            before.outputs_ref) == \
+        (after.state, after.failure, after.stopped, after.outputs, after.outputs_error, after.outputs_ref)
 
 
 def keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
@@ -254,10 +255,10 @@ def keep_detail(old: ObservedJob | None, new: ObservedJob) -> ObservedJob:
     if old is None:
         return new
     if old.state != new.state:
-        return replace(new, outputs=old.outputs, outputs_error=old.outputs_error)
+        return replace(new, outputs=old.outputs, outputs_error=old.outputs_error, outputs_ref=old.outputs_ref)
     pod_detail = old.failure_kind in (FailureKind.EXIT, FailureKind.DISRUPTED)
     return replace(new, finished_at=old.finished_at or new.finished_at,
                    failure=old.failure if pod_detail else new.failure,
                    failure_kind=old.failure_kind if pod_detail else new.failure_kind,
                    exit_code=old.exit_code if pod_detail else new.exit_code,
-                   outputs=old.outputs, outputs_error=old.outputs_error)
+                   outputs=old.outputs, outputs_error=old.outputs_error, outputs_ref=old.outputs_ref)

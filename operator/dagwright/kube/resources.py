@@ -67,6 +67,19 @@ def pod_log_tail(http: KubeHttp, namespace: str, name: str, lines: int, limit_by
                      {"container": "main", "tailLines": str(lines), "limitBytes": str(limit_bytes)}, timeout=10.0)
 
 
+def create_configmap(http: KubeHttp, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a ConfigMap; AlreadyExists when one of that name exists."""
+    return http.request("POST", _ns_path("/api/v1", body["metadata"]["namespace"], "configmaps"), body)
+
+
+def get_configmap(http: KubeHttp, namespace: str, name: str) -> dict[str, Any] | None:
+    """A ConfigMap, or None when there is none of that name."""
+    try:
+        return http.request("GET", _ns_path("/api/v1", namespace, "configmaps", name))
+    except NotFound:
+        return None
+
+
 def watch_jobs_path(namespace: str | None) -> str:
     """The path to list and watch Jobs of one namespace or of all."""
     return _ns_path("/apis/batch/v1", namespace, "jobs") if namespace else "/apis/batch/v1/jobs"

@@ -185,7 +185,7 @@ def _from_job(
         outputs = dict(job.outputs) if job.outputs else None
         return base.model_copy(
             update={"phase": TaskPhase.SUCCEEDED, "finished_at": finished_at, "message": None,
-                    "outputs": outputs}
+                    "outputs": outputs, "outputs_ref": job.outputs_ref}
         )
     failure = job.outputs_error or job.failure or "failed"
     if job.stopped:

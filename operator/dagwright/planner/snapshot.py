@@ -62,6 +62,7 @@ class ObservedJob:
     stopped: bool = False  # suspended by the operator (cancel or run timeout)
     outputs: tuple[tuple[str, str], ...] | None = None  # read from the pod when a later task needs them
     outputs_error: str | None = None  # the outputs could not be read: the attempt counts as failed
+    outputs_ref: str | None = None  # largeOutputs: the ConfigMap holding them (never in the status)
     failure_kind: FailureKind | None = None  # what `failure` came from, when failed
     waiting: PodWaiting | None = None  # an active attempt whose pod has not started (real nodes)
     exit_code: int | None = None  # the main container's exit code, when its pod said (kind EXIT)

@@ -18,6 +18,7 @@ from dagwright.api.models import API_VERSION, Task, WorkflowSpec
 from dagwright.api.names import job_name, label_value
 from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_POOL, LABEL_RUN, LABEL_TASK, LABEL_WORKFLOW, MANAGED_BY
 from dagwright.render.kinds import build_kind_pod
+from dagwright.render.large_outputs import outputs_volume, wrap_for_large_outputs
 from dagwright.render.merge import deep_merge
 from dagwright.render.templating import render_value
 
@@ -78,14 +79,18 @@ def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], c
     """The Job's pod template: main container, restricted defaults, then podTemplate merges."""
     kind = build_kind_pod(task)
     container = {**kind.container, "securityContext": dict(RESTRICTED_CONTAINER_SECURITY)}
+    volumes = [dict(v) for v in kind.volumes]
+    if task.large_outputs:
+        container = wrap_for_large_outputs(container)
+        volumes.append(outputs_volume())
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [container],
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "enableServiceLinks": False,
     }
-    if kind.volumes:
-        pod_spec["volumes"] = [dict(v) for v in kind.volumes]
+    if volumes:
+        pod_spec["volumes"] = volumes
     # The task's own ServiceAccount, else the one its kind needs (Spark on Kubernetes), else defaults.
     service_account = task.service_account_name or kind.service_account_name or _setting(
         task, spec, "service_account_name")

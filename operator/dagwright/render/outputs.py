@@ -44,12 +44,14 @@ def output_references(task: Task) -> list[tuple[str, str]]:
 _USED_CACHE: dict[int, tuple[WorkflowSpec, frozenset[str]]] = {}
 
 
-def tasks_with_used_outputs(spec: WorkflowSpec) -> frozenset[str]:
-    """Names of the tasks whose outputs some task reads (memoised per frozen spec object)."""
+def tasks_with_read_outputs(spec: WorkflowSpec) -> frozenset[str]:
+    """Names of the tasks whose outputs the operator reads (memoised per frozen spec object): the
+    ones some task uses, and every `largeOutputs` task (collected and size-checked in any case)."""
     cached = _USED_CACHE.get(id(spec))
     if cached is not None and cached[0] is spec:
         return cached[1]
     used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task))
+    used |= {task.name for task in spec.tasks if task.large_outputs}
     if len(_USED_CACHE) >= 256:
         _USED_CACHE.pop(next(iter(_USED_CACHE)))
     _USED_CACHE[id(spec)] = (spec, used)

@@ -46,6 +46,7 @@ class FakeApi:
         self.objects: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str]] = []
         self.events: list[dict[str, Any]] = []
+        self.logs: dict[str, str] = {}  # pod name -> its main container's log
         self._versions = itertools.count(1)
         self._uids = itertools.count(1)
         self._faults: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
@@ -116,7 +117,17 @@ class FakeApi:
         raise AssertionError(f"unexpected call {method} {path}")
 
     def text(self, path: str, query: dict[str, Any] | None = None, timeout: float = 30.0) -> str:
-        return ""
+        """A pod's log (path .../pods/NAME/log), honouring tailLines and limitBytes as the API server does."""
+        self.calls.append(("GET", "pods/log"))
+        if not path.endswith("/log"):
+            return ""
+        log = self.logs.get(path.split("/")[-2], "")
+        query = query or {}
+        if "tailLines" in query:
+            log = "".join(log.splitlines(keepends=True)[-int(query["tailLines"]):])
+        if "limitBytes" in query:
+            log = log.encode()[: int(query["limitBytes"])].decode(errors="replace")
+        return log
 
 
 def _resource(path: str) -> str:

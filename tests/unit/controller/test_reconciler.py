@@ -254,3 +254,84 @@ def test_an_invalid_run_fails_once_with_an_event_naming_the_problem_and_creates_
     assert reasons(api) == ["InvalidSpec"]
     asyncio.run(op.reconcile("broken"))
     assert reasons(api) == ["InvalidSpec"]
+
+
+# ----------------------------------------------------------------- largeOutputs
+
+LARGE = [{"name": "a", "largeOutputs": True, "container": {"image": "busybox", "command": ["list-files"]}},
+         {"name": "b", "dependsOn": ["a"],
+          "container": {"image": "busybox", "command": ["load"], "args": ["{{ tasks.a.outputs.blob }}"]}}]
+PODS = f"/api/v1/namespaces/{NS}/pods"
+
+
+def finish_with_large_outputs(api: FakeApi, op: Operator, job: str, data: bytes, printed: bool = True) -> None:
+    """Job `job` succeeded, its pod having run the largeOutputs wrapper on `data` (the outputs file)."""
+    import base64
+    import hashlib
+    import json
+    import textwrap
+    lines = textwrap.wrap(base64.b64encode(data).decode(), 76) if printed else []
+    manifest = json.dumps({"dagwright.io/outputs-in-log": {
+        "bytes": len(data), "lines": len(lines), "sha256": hashlib.sha256(data).hexdigest()}})
+    api.add(f"{PODS}/{job}-pod", {"metadata": {"name": f"{job}-pod", "namespace": NS, "labels": {"job-name": job}},
+                                  "status": {"phase": "Succeeded", "containerStatuses": [{"name": "main", "state": {
+                                      "terminated": {"exitCode": 0, "message": manifest}}}]}})
+    block = "\n::dagwright-outputs-begin::\n" + "".join(f"{line}\n" for line in lines) + "::dagwright-outputs-end::\n"
+    api.logs[f"{job}-pod"] = "a long log\n" * 5000 + (block if printed else "")
+    complete(api, op, job)
+
+
+def test_large_outputs_go_from_the_log_into_a_configmap_and_into_the_dependent_never_into_the_status():
+    import json
+    api = FakeApi()
+    add_run(api, "etl", LARGE)
+    op = Operator(api)
+    asyncio.run(op.reconcile("etl"))
+    job_a = job_of(api, "etl", "a")
+    blob = "x" * 100_000
+    finish_with_large_outputs(api, op, job_a, json.dumps({"blob": blob, "rows": 7}).encode())
+    asyncio.run(op.reconcile("etl"))
+    asyncio.run(op.reconcile("etl"))
+    a = status(api, "etl")["tasks"]["a"]
+    assert a["phase"] == "Succeeded" and a["outputsRef"] == f"{job_a}-outputs" and "outputs" not in a
+    configmap = api.objects[f"/api/v1/namespaces/{NS}/configmaps/{job_a}-outputs"]
+    assert configmap["immutable"] is True
+    assert configmap["metadata"]["ownerReferences"][0]["kind"] == "WorkflowRun"
+    assert json.loads(configmap["data"]["outputs.json"])["blob"] == blob
+    b = api.jobs()[job_of(api, "etl", "b")]
+    assert b["spec"]["template"]["spec"]["containers"][0]["args"] == [blob]
+    assert len(json.dumps(status(api, "etl"))) < 4096  # the 100 KB stayed out of the status
+
+
+def test_a_restarted_operator_renders_large_outputs_from_the_configmap_when_the_pod_is_gone():
+    import json
+    api = FakeApi()
+    add_run(api, "etl", LARGE)
+    op = Operator(api)
+    asyncio.run(op.reconcile("etl"))
+    job_a = job_of(api, "etl", "a")
+    finish_with_large_outputs(api, op, job_a, json.dumps({"blob": "y" * 5000}).encode())
+    asyncio.run(op.reconcile("etl"))
+    api.objects.pop(f"{PODS}/{job_a}-pod")  # the pod is gone; the Job of b too, as if b never started
+    for name in [n for n in api.jobs() if n != job_a]:
+        api.objects.pop(f"{JOBS}/{name}")
+    api.objects[f"{RUNS}/etl"]["status"]["tasks"]["b"] = {"phase": "Pending", "attempts": 0}
+    restarted = Operator(api)
+    restarted.see_jobs()
+    asyncio.run(restarted.reconcile("etl"))
+    b = api.jobs()[job_of(api, "etl", "b")]
+    assert b["spec"]["template"]["spec"]["containers"][0]["args"] == ["y" * 5000]
+
+
+def test_oversized_large_outputs_fail_the_attempt_with_their_real_size_without_reading_the_log():
+    api = FakeApi()
+    add_run(api, "etl", [LARGE[0]])
+    op = Operator(api)
+    asyncio.run(op.reconcile("etl"))
+    job_a = job_of(api, "etl", "a")
+    finish_with_large_outputs(api, op, job_a, b'{"a": "' + b"z" * 300_000 + b'"}', printed=False)
+    asyncio.run(op.reconcile("etl"))
+    a = status(api, "etl")["tasks"]["a"]
+    assert a["phase"] == "Failed"
+    assert a["message"] == "attempt 1 failed: outputs too large: 300009 bytes (limit 262144)"
+    assert ("GET", "pods/log") not in api.calls

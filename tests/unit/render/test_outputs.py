@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dagwright.api.models import WorkflowSpec
-from dagwright.render.outputs import MAX_OUTPUT_BYTES, ancestors, parse_outputs, tasks_with_used_outputs
+from dagwright.render.outputs import MAX_OUTPUT_BYTES, ancestors, parse_outputs, tasks_with_read_outputs
 from dagwright.render.templating import render_string
 
 from ..planner.sim import World, spec_of
@@ -15,7 +15,7 @@ SPEC = WorkflowSpec.model_validate({"tasks": [
 
 
 def test_tasks_whose_outputs_are_used_are_found():
-    assert tasks_with_used_outputs(SPEC) == {"count"}
+    assert tasks_with_read_outputs(SPEC) == {"count"}
     assert ancestors(SPEC, "2nd") == {"count"}
 
 
