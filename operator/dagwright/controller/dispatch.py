@@ -133,10 +133,8 @@ class Dispatcher:
         collected = await self.large_outputs.collect(key[0], key[1], run_uid, job.task, job.name, manifest)
         if collected.ref is not None:
             self.jobs.enrich(key, job.name, outputs=(), outputs_ref=collected.ref)
-        elif collected.error is not None:
-            self.jobs.enrich(key, job.name, outputs_error=collected.error)
         else:
-            self._pod_checked.get(key, set()).discard(job.name)  # an API error: look again next pass
+            self.jobs.enrich(key, job.name, outputs_error=collected.error)
 
     def _keep_log_tail(self, namespace: str, job: str) -> None:
         """A timed-out attempt: the Job controller is deleting its pod (it waits the pod's grace

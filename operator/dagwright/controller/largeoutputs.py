@@ -32,13 +32,13 @@ from dagwright.render.large_outputs import (
 
 log = logging.getLogger("dagwright.outputs")
 _CACHE_SIZE = 128
+MAX_READ_TRIES = 5
+"""API errors reading one attempt's outputs before the attempt fails (a node whose kubelet does
+not serve logs must not keep a run waiting forever)."""
 
 
 class Collected:
-    """What collecting one attempt's outputs gave: the ConfigMap's name, or why it failed.
-
-    Neither (both None) means "could not tell now" (an API error): look again on a later pass.
-    """
+    """What collecting one attempt's outputs gave: the ConfigMap's name, or why it failed."""
 
     def __init__(self, ref: str | None = None, error: str | None = None) -> None:
         self.ref = ref
@@ -51,10 +51,15 @@ class LargeOutputs:
     def __init__(self, http: KubeHttp) -> None:
         self.http = http
         self._cache: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
+        self._failed_reads: dict[tuple[str, str], int] = {}
 
     async def collect(self, namespace: str, run: str, run_uid: str, task: str, job: str,
                       manifest: LogManifest) -> Collected:
-        """The attempt's outputs stored in their ConfigMap (created here when missing)."""
+        """The attempt's outputs stored in their ConfigMap (created here when missing).
+
+        Raises ApiError when the API server could not answer (the pass is retried), up to
+        `MAX_READ_TRIES` times for one attempt; then the attempt fails with that error.
+        """
         too_large = manifest.too_large()
         if too_large:
             return Collected(error=too_large)
@@ -85,8 +90,13 @@ class LargeOutputs:
             self._remember(namespace, name, outputs_from_json(text))
             return Collected(ref=name)
         except ApiError as error:
-            log.warning("could not collect the outputs of %s/%s: %s", namespace, job, error)
-            return Collected()
+            tries = self._failed_reads.get((namespace, job), 0) + 1
+            self._failed_reads[(namespace, job)] = tries
+            log.warning("could not collect the outputs of %s/%s (try %d): %s", namespace, job, tries, error)
+            if tries < MAX_READ_TRIES:
+                raise
+            self._failed_reads.pop((namespace, job), None)
+            return Collected(error=f"could not read the outputs from the task's log: {error.message}")
 
     async def load(self, namespace: str, name: str) -> dict[str, str]:
         """The outputs stored in ConfigMap `name` (raises ApiError when it cannot be read)."""

@@ -119,6 +119,9 @@ class FakeApi:
     def text(self, path: str, query: dict[str, Any] | None = None, timeout: float = 30.0) -> str:
         """A pod's log (path .../pods/NAME/log), honouring tailLines and limitBytes as the API server does."""
         self.calls.append(("GET", "pods/log"))
+        if self._faults[("GET", "pods/log")]:
+            status, message = self._faults[("GET", "pods/log")].pop(0)
+            raise _error(status, "GET", path, message)
         if not path.endswith("/log"):
             return ""
         log = self.logs.get(path.split("/")[-2], "")

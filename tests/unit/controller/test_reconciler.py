@@ -20,6 +20,7 @@ from dagwright.controller.runs import RunReconciler
 from dagwright.controller.store import RunStore, run_key
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube.jobindex import JobIndex
+from dagwright.kube.resources import create_event
 
 from .fakeapi import FakeApi
 
@@ -60,9 +61,8 @@ class Operator:
         key = run_key(self.api.objects[f"{RUNS}/{name}"])
         await self.reconciler.reconcile(key)
         await self.reconciler.statuses.flush(key)
-        drain = asyncio.create_task(self.events.run())
-        await asyncio.sleep(0.01)
-        drain.cancel()
+        while not self.events._queue.empty():  # post the queued Events now, in order (no timing)
+            create_event(self.api, *self.events._queue.get_nowait())  # type: ignore[arg-type]
 
 
 def add_run(api: FakeApi, name: str, tasks: list[dict[str, Any]] | None = None, **spec: Any) -> None:
@@ -335,3 +335,23 @@ def test_oversized_large_outputs_fail_the_attempt_with_their_real_size_without_r
     assert a["phase"] == "Failed"
     assert a["message"] == "attempt 1 failed: outputs too large: 300009 bytes (limit 262144)"
     assert ("GET", "pods/log") not in api.calls
+
+
+def test_a_log_that_cannot_be_read_is_retried_then_fails_the_attempt_instead_of_waiting_forever():
+    import json
+    api = FakeApi()
+    add_run(api, "etl", LARGE)
+    op = Operator(api)
+    asyncio.run(op.reconcile("etl"))
+    job_a = job_of(api, "etl", "a")
+    finish_with_large_outputs(api, op, job_a, json.dumps({"blob": "b"}).encode())
+    api.fail("GET", "pods/log", 500, "no kubelet serves this node's logs", times=10)
+    for _ in range(4):  # each pass stops at the error and writes nothing about the attempt
+        asyncio.run(op.reconcile("etl"))
+        assert task_phases(api, "etl")["a"] == "Running"
+    asyncio.run(op.reconcile("etl"))
+    a = status(api, "etl")["tasks"]["a"]
+    assert a["phase"] == "Failed"
+    assert a["message"] == ("attempt 1 failed: could not read the outputs from the task's log: "
+                            "no kubelet serves this node's logs")
+    assert task_phases(api, "etl")["b"] == "Skipped"
