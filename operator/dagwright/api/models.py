@@ -352,6 +352,15 @@ class Task(ApiModel):
         0, ge=-1000, le=1000,
         description="Order among pool users of equally old runs: higher goes first.",
     )
+    when: str | None = Field(
+        None, min_length=1, max_length=1024,
+        description="Condition judged when the task could start (its trigger rule is met): false "
+        "makes it Skipped, with the expression and its values in the message. Names: "
+        "params.NAME, run.name, run.namespace, run.logicalDate, run.dataIntervalStart, "
+        "run.dataIntervalEnd, workflow.name, tasks.TASK.outputs.KEY (TASK upstream); operators "
+        "== != < <= > >= in, not in, and, or, not; quoted strings, numbers, true, false, [lists]. "
+        "Parsed, never evaluated as code (docs/conditions.md).",
+    )
 
     def kind(self) -> str | None:
         """The task kind that is set, or None when none or several are."""

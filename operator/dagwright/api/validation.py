@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dagwright.api.expression import ExpressionError, names_in, parse_expression
 from dagwright.api.models import TASK_KINDS, NotifyOn, WorkflowSpec
 
 
@@ -100,6 +101,61 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
         if NotifyOn.DEADLINE_MISSED.value in notification.on and spec.deadline is None:
             problems.append(Problem(f"spec.notifications[{i}].on",
                                     "DeadlineMissed needs spec.deadline (a run cannot miss a deadline it does not have)"))
+    if not cycle:
+        problems.extend(when_problems(spec))
     for check in extra:
         problems.extend(check(spec))
     return problems
+
+
+RUN_FIELDS = ("run.name", "run.namespace", "run.logicalDate", "run.dataIntervalStart", "run.dataIntervalEnd",
+              "workflow.name")
+"""The run fields a `when:` expression may read (besides params.NAME and upstream outputs)."""
+
+
+def when_problems(spec: WorkflowSpec) -> list[Problem]:
+    """`when:` expressions that do not parse or read unknown names, with the position (acyclic spec)."""
+    problems: list[Problem] = []
+    params = {p.name for p in spec.params or []}
+    deps = {t.name: t.depends_on or [] for t in spec.tasks}
+    for i, task in enumerate(spec.tasks):
+        if task.when is None:
+            continue
+        where = f"spec.tasks[{i}] ({task.name}).when"
+        try:
+            tree = parse_expression(task.when)
+        except ExpressionError as error:
+            problems.append(Problem(where, f"{error} in '{task.when}'"))
+            continue
+        upstream = _upstream(deps, task.name)
+        for name in names_in(tree):
+            reason = unknown_name(name.path, params, upstream)
+            if reason:
+                problems.append(Problem(where, f"{reason} at position {name.position} in '{task.when}'"))
+    return problems
+
+
+def unknown_name(path: str, params: set[str], upstream: set[str]) -> str | None:
+    """Why `path` is no name a `when:` of a task with these upstream tasks may read, or None."""
+    parts = path.split(".")
+    if path in RUN_FIELDS or (parts[0] == "params" and len(parts) == 2 and parts[1] in params):
+        return None
+    if parts[0] == "tasks" and len(parts) == 4 and parts[2] == "outputs":
+        if parts[1] in upstream:
+            return None
+        return f"'{path}' reads outputs of '{parts[1]}', which is not upstream of this task"
+    if parts[0] == "params" and len(parts) == 2:
+        return f"unknown parameter '{path}' (not declared in spec.params)"
+    return (f"unknown name '{path}' (known: params.NAME, {', '.join(RUN_FIELDS)}, "
+            "tasks.TASK.outputs.KEY)")
+
+
+def _upstream(deps: dict[str, list[str]], name: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(deps.get(name, []))
+    while stack:
+        current = stack.pop()
+        if current not in seen and current in deps:
+            seen.add(current)
+            stack.extend(deps[current])
+    return seen

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.controller import metrics
 from dagwright.controller.dispatch import Dispatcher, Outcome
@@ -106,7 +106,7 @@ class RunReconciler:
         try:
             await self.dispatch.fetch_pod_details(key, spec)
             await self.pools.look_up(key[0], spec)
-            snapshot, plan = await self._plan(key, body, spec, status, run_spec.cancel, now)
+            snapshot, plan = await self._plan(key, body, spec, status, run_spec, now)
         except ApiError as error:
             self._retry_later(key, error)
             return
@@ -133,20 +133,27 @@ class RunReconciler:
         metrics.QUEUE_DEPTH.set(self.queue.depth())
 
     async def _plan(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec, status: WorkflowRunStatus,
-                    cancel: bool, now: datetime) -> tuple[RunSnapshot, RunPlan]:
+                    run_spec: WorkflowRunSpec, now: datetime) -> tuple[RunSnapshot, RunPlan]:
         """Plan; if the plan names Jobs the cache lacks, ask the API server and plan again."""
         for _round in range(CONFIRM_ROUNDS):
             snapshot = RunSnapshot(
                 run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
-                now=now, cancel=cancel, admitted=self._admitted(key, body, spec, status),
+                now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
+                context=self._conditions_context(body, run_spec, spec),
                 **(_deadline_inputs(body) if spec.deadline else {}))
             plan = plan_run(snapshot)
             if not plan.confirm:
                 break
             await self.dispatch.confirm(key, plan.confirm)
         return snapshot, plan
+
+    def _conditions_context(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> dict[str, str]:
+        """Params and run fields for `when:` conditions (built only for workflows that have one)."""
+        if not any(task.when for task in spec.tasks):
+            return {}
+        return self.specs.identity(body, run_spec, spec).template_context
 
     async def _store(self, key: RunKey, body: dict[str, Any], status: WorkflowRunStatus,
                      plan: RunPlan, now: datetime) -> None:

@@ -45,6 +45,7 @@ from dagwright.planner.snapshot import (
     Transition,
 )
 from dagwright.planner.triggers import Readiness, assess_trigger
+from dagwright.planner.when import WhenVerdict, assess_when
 
 GROUPED_EVENT_NAMES = 10
 # Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
@@ -286,7 +287,15 @@ def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskSt
                 "finished_at": format_time(work.snapshot.now),
             }
         )
-    if readiness == Readiness.WAIT or work.free_slots < 1:
+    if readiness == Readiness.WAIT:
+        return pending
+    if task.when is not None:
+        judgement = assess_when(task.when, work.snapshot.context, work.tasks)
+        if judgement.verdict != WhenVerdict.RUN:
+            phase = TaskPhase.SKIPPED if judgement.verdict == WhenVerdict.SKIP else TaskPhase.FAILED
+            return pending.model_copy(update={"phase": phase, "message": judgement.message,
+                                              "finished_at": format_time(work.snapshot.now)})
+    if work.free_slots < 1:
         return pending
     return _start_or_claim(work, task, 1, pending)
 

@@ -6,6 +6,7 @@ The controller fills a `RunSnapshot` from what the API server holds; `plan_run` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -92,6 +93,9 @@ class RunSnapshot:
     # without them a logicalDate deadline is not judged.
     logical_date: datetime | None = None
     created_at: datetime | None = None
+    # The run's params and fields by template name ('params.day', 'run.logicalDate'), for
+    # `when:` conditions; filled only for workflows that have one.
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from dagwright.api.expression import ExpressionError, names_in, parse_expression
 from dagwright.api.models import Task, WorkflowSpec
 from dagwright.render.templating import placeholders
 
@@ -49,11 +50,29 @@ def tasks_with_used_outputs(spec: WorkflowSpec) -> frozenset[str]:
     cached = _USED_CACHE.get(id(spec))
     if cached is not None and cached[0] is spec:
         return cached[1]
-    used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task))
+    used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task)
+                     ) | condition_producers(spec)
     if len(_USED_CACHE) >= 256:
         _USED_CACHE.pop(next(iter(_USED_CACHE)))
     _USED_CACHE[id(spec)] = (spec, used)
     return used
+
+
+def condition_producers(spec: WorkflowSpec) -> frozenset[str]:
+    """Tasks whose outputs a `when:` condition reads (tasks.TASK.outputs.KEY)."""
+    found: set[str] = set()
+    for task in spec.tasks:
+        if task.when is None:
+            continue
+        try:
+            tree = parse_expression(task.when)
+        except ExpressionError:
+            continue
+        for name in names_in(tree):
+            parts = name.path.split(".")
+            if parts[0] == "tasks" and len(parts) == 4 and parts[2] == "outputs":
+                found.add(parts[1])
+    return frozenset(found)
 
 
 def ancestors(spec: WorkflowSpec, name: str) -> set[str]:

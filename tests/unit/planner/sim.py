@@ -36,12 +36,14 @@ class World:
     max_running_seen: int = 0
     plans: list[RunPlan] = field(default_factory=list)
     confirmed_missing: frozenset[str] = frozenset()  # Jobs the API server said are gone
+    context: dict[str, str] = field(default_factory=dict)  # params and run fields (`when:`)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> outputs of its success
 
     def snapshot(self) -> RunSnapshot:
         return RunSnapshot(
             run_name=self.run_name, spec=self.spec, status=self.status,
             jobs={k: list(v) for k, v in self.jobs.items()}, now=self.now, cancel=self.cancel,
-            confirmed_missing=self.confirmed_missing,
+            confirmed_missing=self.confirmed_missing, context=self.context,
         )
 
     def step(self) -> RunPlan:
@@ -74,8 +76,9 @@ class World:
                 outcome = self.outcomes.get((task, j.attempt), self.outcomes.get((task, 0), "ok"))
                 if j.state == JobState.ACTIVE and outcome != "hang":
                     state = JobState.SUCCEEDED if outcome == "ok" else JobState.FAILED
+                    outputs = tuple(self.outputs[task].items()) if task in self.outputs else None
                     j = ObservedJob(j.name, j.task, j.attempt, state, j.started_at, self.now,
-                                    **_failure(outcome))
+                                    **_failure(outcome), **({"outputs": outputs} if outcome == "ok" else {}))
                 updated.append(j)
             self.jobs[task] = updated
 
