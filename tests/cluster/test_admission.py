@@ -75,8 +75,16 @@ spec:
     ("""
         - {name: a, container: {image: x}}""", "  notifications: [{'on': [DeadlineMissed], webhook: {url: 'http://x'}}]\n",
      "DeadlineMissed needs spec.deadline"),
+    ("""
+        - {name: a, container: {image: x}}
+        - {name: b, dependsOn: [a], when: "tasks.a.outputs.n >> 1", container: {image: x}}""", "",
+     "spec.tasks[1] (b).when: expected a value, found '>' at position 20"),
+    ("""
+        - {name: a, container: {image: x}}
+        - {name: b, when: "params.day == 'sat'", container: {image: x}}""", "",
+     "spec.tasks[1] (b).when: unknown parameter 'params.day' (not declared in spec.params) at position 1"),
 ], ids=["an unknown dependency", "a cycle", "an unknown parameter", "an invalid cron", "an unknown time zone",
-        "a DeadlineMissed notification without a deadline"])
+        "a DeadlineMissed notification without a deadline", "a when: syntax error", "a when: unknown name"])
 def test_kubectl_apply_of_a_broken_workflow_fails_naming_the_problem(kube_env, namespace, webhook_operator,
                                                                      tasks, extra, expected):
     result = apply(kube_env, namespace, WORKFLOW.format(name="broken", tasks=tasks) + extra)
