@@ -308,6 +308,55 @@ class DbtTask(ApiModel):
         return self
 
 
+MAX_FOR_EACH_ITEMS = 5000
+"""Most items one forEach fans out over; a longer list fails the task, saying so."""
+FOR_EACH_FROM_PATTERN = r"^\{\{\s*(params\.[A-Za-z_][A-Za-z0-9_]*|tasks\.[a-z0-9-]+\.outputs\.[A-Za-z0-9_.-]+)\s*\}\}$"
+
+
+class EmptyForEach(str, Enum):
+    """The phase of a forEach task whose list is empty."""
+
+    SUCCEEDED = "Succeeded"
+    SKIPPED = "Skipped"
+
+
+class ForEach(ApiModel):
+    """Fan-out: one instance of the task per item (its own Jobs, retries and phase)."""
+
+    model_config = _cel_rules(
+        {
+            "rule": "has(self.items) != has(self.from)",
+            "message": "forEach: exactly one of items, from must be set",
+        }
+    )
+
+    items: list[JsonValue] | None = Field(
+        None, max_length=MAX_FOR_EACH_ITEMS,
+        description="A literal list: strings, numbers or objects (read as {{ item.KEY }}).",
+        json_schema_extra={"items": {"x-kubernetes-preserve-unknown-fields": True}},
+    )
+    from_: str | None = Field(
+        None, alias="from", pattern=FOR_EACH_FROM_PATTERN, max_length=300,
+        description="A JSON list held by a run parameter ('{{ params.NAME }}') or by an upstream "
+        "task's output ('{{ tasks.TASK.outputs.KEY }}'), read when the task starts.",
+    )
+    max_parallel: int | None = Field(
+        None, ge=1, le=MAX_FOR_EACH_ITEMS,
+        description="Instances running at once (default: as many as maxParallelTasks allows).",
+    )
+    allowed_failures: int | None = Field(
+        None, ge=0,
+        description="Instances that may fail (after their retries) with the task still Succeeded.",
+    )
+    allowed_failure_percent: float | None = Field(
+        None, ge=0, le=100,
+        description="The same as a share of the items, in percent (both set: the larger allowance).",
+    )
+    on_empty: EmptyForEach = Field(
+        EmptyForEach.SUCCEEDED, description="Phase of the task when the list is empty: Succeeded or Skipped.",
+    )
+
+
 TASK_KINDS = ("python", "spark", "dbt", "container")
 
 
@@ -351,6 +400,11 @@ class Task(ApiModel):
     priority: int = Field(
         0, ge=-1000, le=1000,
         description="Order among pool users of equally old runs: higher goes first.",
+    )
+    for_each: ForEach | None = Field(
+        None, alias="forEach",
+        description="Run one instance per item of a list; {{ item }}, {{ item.KEY }} and {{ itemIndex }} "
+        "work in the task's strings (docs/for-each.md).",
     )
     when: str | None = Field(
         None, min_length=1, max_length=1024,
@@ -581,7 +635,45 @@ class TaskStatus(ApiModel):
     outputs: dict[str, str] | None = Field(
         None,
         description="The JSON object the task wrote to its termination message, when a later "
-        "task uses it as {{ tasks.NAME.outputs.KEY }} (at most 1 KiB).",
+        "task uses it as {{ tasks.NAME.outputs.KEY }} (at most 1 KiB). For a forEach task, each key "
+        "holds the JSON list of the instances' values, in item order.",
+    )
+    for_each: ForEachStatus | None = Field(
+        None, alias="forEach", description="A forEach task's instances, counted (bounded status)."
+    )
+
+
+MAX_LISTED_INSTANCE_FAILURES = 20
+"""Most failed instances a forEach task's status lists by name (the counts are always complete)."""
+
+
+class InstanceFailure(ApiModel):
+    """One failed instance of a forEach task."""
+
+    index: int = Field(ge=0, description="The item's index in the list.")
+    attempts: int = Field(ge=1, description="Attempts the instance made.")
+    job: str = Field(description="Job of its last attempt.")
+    message: str | None = Field(None, description="Why its last attempt failed.")
+
+
+class ForEachStatus(ApiModel):
+    """A forEach task's instances in aggregate: bounded, whatever the number of items."""
+
+    items: int = Field(ge=0, description="Items in the list (instances).")
+    pending: int = Field(0, ge=0, description="Instances not started.")
+    running: int = Field(0, ge=0, description="Instances with an attempt running.")
+    retrying: int = Field(0, ge=0, description="Instances waiting for their next attempt.")
+    succeeded: int = Field(0, ge=0, description="Instances that succeeded.")
+    failed: int = Field(0, ge=0, description="Instances that failed for good.")
+    cancelled: int = Field(0, ge=0, description="Instances stopped by a cancel or the run's timeout.")
+    states: str = Field(
+        "", description="One character per instance, in item order: . pending, R running, r retrying, "
+        "S succeeded, F failed, C cancelled (1 byte per item).",
+    )
+    digest: str | None = Field(None, description="Hash of the list, so a list that changes mid-run is noticed.")
+    failures: list[InstanceFailure] | None = Field(
+        None, max_length=MAX_LISTED_INSTANCE_FAILURES,
+        description=f"The first {MAX_LISTED_INSTANCE_FAILURES} failed instances (the count is complete).",
     )
 
 

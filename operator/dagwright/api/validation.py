@@ -103,6 +103,7 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
                                     "DeadlineMissed needs spec.deadline (a run cannot miss a deadline it does not have)"))
     if not cycle:
         problems.extend(when_problems(spec))
+        problems.extend(for_each_problems(spec))
     for check in extra:
         problems.extend(check(spec))
     return problems
@@ -132,6 +133,27 @@ def when_problems(spec: WorkflowSpec) -> list[Problem]:
             reason = unknown_name(name.path, params, upstream)
             if reason:
                 problems.append(Problem(where, f"{reason} at position {name.position} in '{task.when}'"))
+    return problems
+
+
+def for_each_problems(spec: WorkflowSpec) -> list[Problem]:
+    """forEach lists that name an undeclared parameter or a task that is not upstream; forEach with a pool."""
+    problems: list[Problem] = []
+    params = {p.name for p in spec.params or []}
+    deps = {t.name: t.depends_on or [] for t in spec.tasks}
+    for i, task in enumerate(spec.tasks):
+        if task.for_each is None:
+            continue
+        where = f"spec.tasks[{i}] ({task.name}).forEach"
+        if (task.for_each.items is None) == (task.for_each.from_ is None):
+            problems.append(Problem(where, "exactly one of items or from is required"))
+        if task.pool is not None:
+            problems.append(Problem(f"spec.tasks[{i}] ({task.name})", "a forEach task cannot take a pool slot (yet)"))
+        if task.for_each.from_ is not None:
+            name = task.for_each.from_.strip("{} \t")
+            reason = unknown_name(name, params, _upstream(deps, task.name))
+            if reason:
+                problems.append(Problem(f"{where}.from", reason))
     return problems
 
 

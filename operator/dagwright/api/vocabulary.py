@@ -15,6 +15,7 @@ LABEL_RUN = f"{GROUP}/run"
 LABEL_TASK = f"{GROUP}/task"
 LABEL_ATTEMPT = f"{GROUP}/attempt"
 LABEL_POOL = f"{GROUP}/pool"  # on the Jobs of tasks that take a pool slot
+LABEL_ITEM = f"{GROUP}/item"  # on the Jobs of forEach instances: the item's index (0-based)
 MANAGED_BY = {"app.kubernetes.io/managed-by": "dagwright"}
 
 ANNOTATION_TRIGGER = f"{GROUP}/trigger"

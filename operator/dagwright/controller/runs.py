@@ -150,8 +150,8 @@ class RunReconciler:
         return snapshot, plan
 
     def _conditions_context(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> dict[str, str]:
-        """Params and run fields for `when:` conditions (built only for workflows that have one)."""
-        if not any(task.when for task in spec.tasks):
+        """Params and run fields for `when:` and `forEach.from` (built only for workflows that have one)."""
+        if not any(task.when or (task.for_each and task.for_each.from_) for task in spec.tasks):
             return {}
         return self.specs.identity(body, run_spec, spec).template_context
 

@@ -31,6 +31,7 @@ from dagwright.api.names import job_name
 from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.api.vocabulary import EventReason
 from dagwright.planner.dag import topological_order
+from dagwright.planner.fanout import FanOutInput, plan_fan_out, resolve_items
 from dagwright.planner.lateness import assess_lateness, deadline_of, missed_message, with_deadline_missed
 from dagwright.planner.podwait import judge_wait
 from dagwright.planner.pools import POOL_MISSING_REASON, PoolClaim, PoolView, admit_own, waiting_message
@@ -137,6 +138,8 @@ def _plan_task(work: _Pass, task: Task) -> TaskStatus:
     previous = (work.snapshot.status.tasks or {}).get(task.name)
     if previous is not None and previous.phase in FINISHED_TASK_PHASES:
         return previous  # a finished task's phase never changes (its dependents were judged on it)
+    if task.for_each is not None:
+        return _plan_for_each(work, task, previous)
     latest = _latest_job(work.snapshot.jobs.get(task.name, []))
     recorded_attempts = previous.attempts if previous else 0
     if latest is not None and latest.attempt >= recorded_attempts:
@@ -275,6 +278,16 @@ def _after_failure(
 
 def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
     pending = previous or TaskStatus(phase=TaskPhase.PENDING, attempts=0)
+    held = _held_back(work, task, pending)
+    if held is not None:
+        return held
+    if work.free_slots < 1:
+        return pending
+    return _start_or_claim(work, task, 1, pending)
+
+
+def _held_back(work: _Pass, task: Task, pending: TaskStatus) -> TaskStatus | None:
+    """The status of a task that may not start (stopping, trigger rule, `when:`), else None."""
     if work.stopping:
         return _cancelled(work, pending, "not started: " + _stop_reason(work))
     upstream = {dep: work.tasks[dep].phase for dep in task.depends_on or []}
@@ -295,9 +308,32 @@ def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskSt
             phase = TaskPhase.SKIPPED if judgement.verdict == WhenVerdict.SKIP else TaskPhase.FAILED
             return pending.model_copy(update={"phase": phase, "message": judgement.message,
                                               "finished_at": format_time(work.snapshot.now)})
-    if work.free_slots < 1:
-        return pending
-    return _start_or_claim(work, task, 1, pending)
+    return None
+
+
+def _plan_for_each(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
+    """A forEach task: held back like any task until it may start, then its instances (planner/fanout.py)."""
+    assert task.for_each is not None
+    current = previous or TaskStatus(phase=TaskPhase.PENDING, attempts=0)
+    if current.phase == TaskPhase.PENDING and current.for_each is None:
+        held = _held_back(work, task, current)
+        if held is not None:
+            return held
+    items, problem = resolve_items(task.for_each, work.snapshot.context, work.tasks)
+    if items is None:
+        return current.model_copy(update={"phase": TaskPhase.FAILED, "message": problem,
+                                          "finished_at": format_time(work.snapshot.now)})
+    fan = plan_fan_out(FanOutInput(
+        run_name=work.snapshot.run_name, task=task.name, items=items, previous=current,
+        jobs=work.snapshot.jobs.get(task.name, []), policy=effective_retry_policy(work.snapshot.spec, task),
+        for_each=task.for_each, free_slots=work.free_slots, now=work.snapshot.now, stopping=work.stopping,
+        stop_reason=_stop_reason(work) if work.stopping else "", start_grace_seconds=work.snapshot.start_grace_seconds))
+    work.plan.create += fan.create
+    work.plan.stop += fan.stop
+    work.plan.fail += fan.fail
+    work.requeue += fan.requeue
+    work.free_slots -= len(fan.create)
+    return fan.status
 
 
 def _start_or_claim(work: _Pass, task: Task, attempt: int, current: TaskStatus) -> TaskStatus:
@@ -370,12 +406,20 @@ def _free_slots(snapshot: RunSnapshot) -> float:
     limit = snapshot.spec.max_parallel_tasks
     if limit is None:
         return float(MAX_CREATES_PER_PASS)
-    active = sum(
-        1
-        for jobs in snapshot.jobs.values()
-        if (latest := _latest_job(jobs)) is not None and latest.state == JobState.ACTIVE
-    )
+    active = sum(_active_attempts(jobs) for jobs in snapshot.jobs.values())
     return float(min(limit - active, MAX_CREATES_PER_PASS))
+
+
+def _active_attempts(jobs: list[ObservedJob]) -> int:
+    """Running attempts of one task: its newest Job's, or each forEach instance's newest."""
+    if not jobs or jobs[0].item is None:
+        latest = _latest_job(jobs)
+        return 1 if latest is not None and latest.state == JobState.ACTIVE else 0
+    newest: dict[int | None, ObservedJob] = {}
+    for job in jobs:
+        if job.item not in newest or job.attempt > newest[job.item].attempt:
+            newest[job.item] = job
+    return sum(1 for job in newest.values() if job.state == JobState.ACTIVE)
 
 
 def _run_deadline(snapshot: RunSnapshot, started_at: datetime) -> datetime | None:

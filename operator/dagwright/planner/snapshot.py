@@ -67,6 +67,7 @@ class ObservedJob:
     waiting: PodWaiting | None = None  # an active attempt whose pod has not started (real nodes)
     exit_code: int | None = None  # the main container's exit code, when its pod said (kind EXIT)
     pool: str | None = None  # the pool whose slot the attempt holds while unfinished (its label)
+    item: int | None = None  # the forEach instance (item index) the attempt belongs to (its label)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class JobToCreate:
     task: str
     attempt: int
     name: str
+    item: int | None = None  # a forEach instance: the item's index
+    item_values: tuple[tuple[str, str], ...] = ()  # its template names: item, item.KEY, itemIndex
 
 
 @dataclass

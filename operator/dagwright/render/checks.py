@@ -65,7 +65,7 @@ def template_problems(spec: WorkflowSpec, identity: RunIdentity) -> list[Problem
             problems.append(Problem(where, f"uses outputs of '{producer}', which is not one of its dependencies"))
         if strangers:
             continue
-        context = OutputPlaceholders(identity.template_context, upstream)
+        context = OutputPlaceholders(identity.template_context, upstream, items=task.for_each is not None)
         try:
             build_job(replace(identity, template_context=context), spec, task, 1)
         except TemplateError as error:

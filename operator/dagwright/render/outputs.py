@@ -116,11 +116,16 @@ def output_context(tasks: dict[str, Any]) -> dict[str, str]:
 class OutputPlaceholders(dict[str, str]):
     """A template context that also accepts tasks.X.outputs.K for X in `producers` (validation)."""
 
-    def __init__(self, base: dict[str, str], producers: set[str]) -> None:
+    def __init__(self, base: dict[str, str], producers: set[str], items: bool = False) -> None:
         super().__init__(base)
         self.producers = producers
+        if items:  # a forEach task: its instances' item names
+            self.update({"item": "<item>", "itemIndex": "<itemIndex>"})
+        self.for_each = items
 
     def _allowed(self, key: object) -> bool:
+        if self.for_each and str(key).startswith("item."):
+            return True
         match = _OUTPUT_KEY.match(str(key))
         return bool(match and match.group(1) in self.producers)
 

@@ -50,16 +50,16 @@ class World:
         plan = plan_run(self.snapshot())
         self.plans.append(plan)
         for job in plan.create:
-            self.created.append((job.task, job.attempt))
+            self.created.append((job.task if job.item is None else f"{job.task}[{job.item}]", job.attempt))
             self.jobs.setdefault(job.task, []).append(
                 ObservedJob(name=job.name, task=job.task, attempt=job.attempt,
-                            state=JobState.ACTIVE, started_at=self.now)
+                            state=JobState.ACTIVE, started_at=self.now, item=job.item)
             )
         for name in plan.stop:
             for task, jobs in self.jobs.items():
                 self.jobs[task] = [
                     ObservedJob(j.name, j.task, j.attempt, JobState.FAILED, j.started_at, self.now,
-                                "stopped", stopped=True) if j.name == name else j
+                                "stopped", stopped=True, item=j.item) if j.name == name else j
                     for j in jobs
                 ]
         self.status = plan.status
@@ -73,12 +73,14 @@ class World:
         for task, jobs in self.jobs.items():
             updated = []
             for j in jobs:
-                outcome = self.outcomes.get((task, j.attempt), self.outcomes.get((task, 0), "ok"))
+                key = task if j.item is None else f"{task}[{j.item}]"  # a forEach instance: "task[3]"
+                outcome = self.outcomes.get((key, j.attempt), self.outcomes.get((key, 0), "ok"))
                 if j.state == JobState.ACTIVE and outcome != "hang":
                     state = JobState.SUCCEEDED if outcome == "ok" else JobState.FAILED
-                    outputs = tuple(self.outputs[task].items()) if task in self.outputs else None
+                    outputs = tuple(self.outputs[key].items()) if key in self.outputs else None
                     j = ObservedJob(j.name, j.task, j.attempt, state, j.started_at, self.now,
-                                    **_failure(outcome), **({"outputs": outputs} if outcome == "ok" else {}))
+                                    **_failure(outcome), **({"outputs": outputs} if outcome == "ok" else {}),
+                                    item=j.item)
                 updated.append(j)
             self.jobs[task] = updated
 
