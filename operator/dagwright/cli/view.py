@@ -135,8 +135,36 @@ def _attempts(task: dict[str, Any]) -> str:
     return f"{attempts} ({task['disruptions']} disrupted)" if task.get("disruptions") else attempts
 
 
-def task_tree(run: dict[str, Any], now: datetime) -> Table:
-    """The DAG tree with each task's phase, attempts, duration and message."""
+INSTANCE_PHASES = {".": "Pending", "R": "Running", "r": "Retrying", "S": "Succeeded", "F": "Failed", "C": "Cancelled"}
+"""The characters of `status.tasks.T.forEach.states`, one per instance."""
+
+
+def for_each_counts(for_each: dict[str, Any]) -> str:
+    """'200 items: 180 succeeded, 15 running, 3 failed, 2 pending' (phases with instances only)."""
+    parts = [f"{for_each.get(key, 0)} {key}" for key in ("succeeded", "running", "retrying", "failed", "cancelled",
+                                                          "pending") if for_each.get(key)]
+    return f"{for_each.get('items', 0)} items" + (": " + ", ".join(parts) if parts else "")
+
+
+def _instance_rows(table: Table, prefix: str, name: str, for_each: dict[str, Any]) -> None:
+    """One row per instance of a forEach task (`--expand`), failed ones with their attempt and message."""
+    failures = {f["index"]: f for f in for_each.get("failures") or []}
+    states = for_each.get("states") or ""
+    indent = prefix.replace("├─", "│ ").replace("└─", "  ")
+    for index, state in enumerate(states):
+        phase = INSTANCE_PHASES.get(state, "Pending")
+        failure = failures.get(index, {})
+        branch = "└─" if index == len(states) - 1 else "├─"
+        table.add_row(f"{indent}{branch}{name}[{index}]", _phase(phase), str(failure.get("attempts", "")), "",
+                      failure.get("message") or "")
+    hidden = for_each.get("failed", 0) - len(failures)
+    if hidden > 0:
+        table.add_row(f"{indent}  …", "", "", "", f"{hidden} more failed instances are counted, not listed")
+
+
+def task_tree(run: dict[str, Any], now: datetime, expand: bool = False) -> Table:
+    """The DAG tree with each task's phase, attempts, duration and message; a forEach task is one
+    line with its counts, or (`expand`) followed by one line per instance."""
     order, depends = _run_dag(run)
     tasks = (run.get("status") or {}).get("tasks") or {}
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
@@ -148,10 +176,16 @@ def task_tree(run: dict[str, Any], now: datetime) -> Table:
     for row in dag_tree_rows(order, depends):
         task = tasks.get(row.task, {"phase": "Pending", "attempts": 0})
         message = task.get("message") or ""
+        for_each = task.get("forEach")
+        if for_each is not None:
+            message = for_each_counts(for_each) + (f"  ({message})" if message else "")
         if row.also_after:
             message = (message + "  " if message else "") + f"← {', '.join(row.also_after)}"
         table.add_row(f"{row.prefix}{row.task}", _phase(task.get("phase", "Pending")),
-                      _attempts(task), _duration(task, now), message)
+                      "×" + str(for_each.get("items", 0)) if for_each is not None else _attempts(task),
+                      _duration(task, now), message)
+        if expand and for_each is not None:
+            _instance_rows(table, row.prefix, row.task, for_each)
     return table
 
 
@@ -169,14 +203,14 @@ def progress_bar(run: dict[str, Any]) -> Table:
     return grid
 
 
-def render_run(run: dict[str, Any], now: datetime) -> RenderableType:
-    """`argo get`-like view: the header, then the DAG tree."""
-    return Group(run_header(run, now), Text(""), task_tree(run, now))
+def render_run(run: dict[str, Any], now: datetime, expand: bool = False) -> RenderableType:
+    """`argo get`-like view: the header, then the DAG tree (`expand`: forEach instances too)."""
+    return Group(run_header(run, now), Text(""), task_tree(run, now, expand))
 
 
-def render_run_live(run: dict[str, Any], now: datetime) -> RenderableType:
+def render_run_live(run: dict[str, Any], now: datetime, expand: bool = False) -> RenderableType:
     """What `dagwright watch` redraws: the header, a progress bar and the DAG tree."""
-    return Group(run_header(run, now), progress_bar(run), Text(""), task_tree(run, now))
+    return Group(run_header(run, now), progress_bar(run), Text(""), task_tree(run, now, expand))
 
 
 def render_run_table(runs: list[dict[str, Any]], now: datetime, all_namespaces: bool = False) -> Table:
@@ -207,9 +241,14 @@ def change_lines(before: dict[str, Any] | None, after: dict[str, Any], now: date
     in_dag = [n for n in _run_dag(after)[0] if n in new_tasks]
     for name in in_dag + sorted(new_tasks.keys() - set(in_dag)):
         task, was = new_tasks[name], old_tasks.get(name) or {}
-        if (was.get("phase"), was.get("attempts")) != (task.get("phase"), task.get("attempts")):
+        counts = for_each_counts(task["forEach"]) if task.get("forEach") else None
+        was_counts = for_each_counts(was["forEach"]) if was.get("forEach") else None
+        if (was.get("phase"), was.get("attempts"), was_counts) != (task.get("phase"), task.get("attempts"), counts):
             phase = task.get("phase", "Pending")
             message = f"  {task['message']}" if task.get("message") else ""
+            if counts is not None:
+                lines.append(f"{stamp}  {SYMBOLS.get(phase, ' ')} {name:<30} {phase:<10} {counts}")
+                continue
             lines.append(f"{stamp}  {SYMBOLS.get(phase, ' ')} {name:<30} {phase:<10} attempt {task.get('attempts', 0)}"
                          f"{message}")
     if (old.get("phase"), old.get("progress")) != (new.get("phase"), new.get("progress")) or before is None:
