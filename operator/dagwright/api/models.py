@@ -357,19 +357,46 @@ class ForEach(ApiModel):
     )
 
 
-TASK_KINDS = ("python", "spark", "dbt", "container")
+MAX_WORKFLOW_NESTING = 5
+"""Deepest chain of workflows calling workflows (a run, its child, the child's child, ...)."""
+
+
+class WorkflowCall(ApiModel):
+    """Another Workflow of the run's namespace, run as a child WorkflowRun owned by this run."""
+
+    name: str = Field(min_length=1, max_length=253, description="The Workflow to run.")
+    params: dict[str, str] | None = Field(
+        None, description="Parameters of the child run; values may use templates ({{ params.NAME }}, "
+        "{{ tasks.TASK.outputs.KEY }} of upstream tasks).",
+    )
+
+
+WORKFLOW_OUTPUT_PATTERN = r"^\{\{\s*tasks\.[a-z0-9-]+\.outputs\.[A-Za-z0-9_.-]+\s*\}\}$"
+
+
+class WorkflowOutput(ApiModel):
+    """A value a run of the workflow publishes when it succeeds (a calling task's outputs)."""
+
+    name: str = Field(pattern=PARAM_NAME_PATTERN, description="Output name.")
+    value: str = Field(
+        pattern=WORKFLOW_OUTPUT_PATTERN, max_length=300,
+        description="'{{ tasks.TASK.outputs.KEY }}': an output of one of the workflow's tasks.",
+    )
+
+
+TASK_KINDS = ("python", "spark", "dbt", "container", "workflow")
 
 
 class Task(ApiModel):
-    """One node of the DAG: exactly one of python, spark, dbt or container."""
+    """One node of the DAG: exactly one of python, spark, dbt, container or workflow."""
 
     model_config = _cel_rules(
         {
-            "rule": "[has(self.python), has(self.spark), has(self.dbt), has(self.container)]"
+            "rule": "[has(self.python), has(self.spark), has(self.dbt), has(self.container), has(self.workflow)]"
             ".filter(k, k).size() == 1",
-            "message": "exactly one of python, spark, dbt, container must be set",
+            "message": "exactly one of python, spark, dbt, container, workflow must be set",
             "messageExpression": "'task ' + self.name + ': exactly one of python, spark, dbt, "
-            "container must be set'",
+            "container, workflow must be set'",
         }
     )
 
@@ -392,6 +419,10 @@ class Task(ApiModel):
     spark: SparkTask | None = Field(None, description="Run a Spark application.")
     dbt: DbtTask | None = Field(None, description="Run a dbt command.")
     container: ContainerTask | None = Field(None, description="Run any container.")
+    workflow: WorkflowCall | None = Field(
+        None, description="Run another Workflow as a child WorkflowRun; the task follows its phase and "
+        "gets its outputs (docs/sub-workflows.md).",
+    )
     pool: DnsLabel | None = Field(
         None,
         description="Pool (a Pool in the run's namespace) the task takes a slot of while an "
@@ -556,6 +587,11 @@ class WorkflowSpec(ApiModel):
         description="A run not finished by then gets the DeadlineMissed condition and Event at "
         "that moment, and notifications with on: [DeadlineMissed] are sent.",
     )
+    outputs: list[WorkflowOutput] | None = Field(
+        None, description="What a succeeded run publishes (status.outputs): the outputs of a task that "
+        "calls this workflow.",
+        json_schema_extra=_list_map_by_name(),
+    )
 
 
 class WorkflowRef(ApiModel):
@@ -641,6 +677,7 @@ class TaskStatus(ApiModel):
     for_each: ForEachStatus | None = Field(
         None, alias="forEach", description="A forEach task's instances, counted (bounded status)."
     )
+    run: str | None = Field(None, description="The child WorkflowRun of a workflow task.")
 
 
 MAX_LISTED_INSTANCE_FAILURES = 20
@@ -720,6 +757,9 @@ class WorkflowRunStatus(ApiModel):
         "(True from the moment the run missed spec.deadline) and DeadlineNotified when relevant.",
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
+    outputs: dict[str, str] | None = Field(
+        None, description="The workflow's declared outputs (spec.outputs), once the run succeeded.",
+    )
 
 
 class PoolSpec(ApiModel):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dagwright.api.expression import ExpressionError, names_in, parse_expression
-from dagwright.api.models import TASK_KINDS, NotifyOn, WorkflowSpec
+from dagwright.api.models import MAX_WORKFLOW_NESTING, TASK_KINDS, NotifyOn, WorkflowSpec
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
     if not cycle:
         problems.extend(when_problems(spec))
         problems.extend(for_each_problems(spec))
+        problems.extend(output_problems(spec))
     for check in extra:
         problems.extend(check(spec))
     return problems
@@ -136,6 +137,45 @@ def when_problems(spec: WorkflowSpec) -> list[Problem]:
     return problems
 
 
+WorkflowLookup = Callable[[str], "WorkflowSpec | None"]
+
+
+def workflow_call_problems(name: str, spec: WorkflowSpec, lookup: WorkflowLookup,
+                           max_depth: int = MAX_WORKFLOW_NESTING) -> list[Problem]:
+    """Cycles of workflow references (a -> b -> a) and chains deeper than `max_depth`, following
+    `workflow:` tasks through `lookup` (Workflows of the namespace; unknown ones end a chain: a run
+    of them fails when it starts)."""
+    problems: list[Problem] = []
+    for i, task in enumerate(spec.tasks):
+        if task.workflow is None:
+            continue
+        where = f"spec.tasks[{i}] ({task.name}).workflow.name"
+        path = _call_chain(name, task.workflow.name, lookup, max_depth)
+        if path is not None:
+            problems.append(Problem(where, path))
+    return problems
+
+
+def _call_chain(root: str, first: str, lookup: WorkflowLookup, max_depth: int) -> str | None:
+    """Why calling `first` from `root` is refused (a cycle, too deep), else None (iterative DFS)."""
+    stack: list[tuple[str, tuple[str, ...]]] = [(first, (root,))]
+    seen: set[tuple[str, int]] = set()
+    while stack:
+        current, path = stack.pop()
+        if current in path:
+            return "workflow reference cycle: " + " -> ".join((*path, current))
+        if len(path) >= max_depth:
+            return f"workflows nested deeper than {max_depth}: " + " -> ".join((*path, current))
+        if (current, len(path)) in seen:
+            continue
+        seen.add((current, len(path)))
+        called = lookup(current)
+        for task in called.tasks if called is not None else []:
+            if task.workflow is not None:
+                stack.append((task.workflow.name, (*path, current)))
+    return None
+
+
 def for_each_problems(spec: WorkflowSpec) -> list[Problem]:
     """forEach lists that name an undeclared parameter or a task that is not upstream; forEach with a pool."""
     problems: list[Problem] = []
@@ -149,11 +189,24 @@ def for_each_problems(spec: WorkflowSpec) -> list[Problem]:
             problems.append(Problem(where, "exactly one of items or from is required"))
         if task.pool is not None:
             problems.append(Problem(f"spec.tasks[{i}] ({task.name})", "a forEach task cannot take a pool slot (yet)"))
+        if task.workflow is not None:
+            problems.append(Problem(f"spec.tasks[{i}] ({task.name})", "a forEach task cannot call a workflow (yet)"))
         if task.for_each.from_ is not None:
             name = task.for_each.from_.strip("{} \t")
             reason = unknown_name(name, params, _upstream(deps, task.name))
             if reason:
                 problems.append(Problem(f"{where}.from", reason))
+    return problems
+
+
+def output_problems(spec: WorkflowSpec) -> list[Problem]:
+    """Declared workflow outputs that read a task the workflow does not have; workflow tasks in a pool."""
+    names = {t.name for t in spec.tasks}
+    problems = [Problem(f"spec.outputs[{i}] ({output.name})", f"unknown task '{task}'")
+                for i, output in enumerate(spec.outputs or [])
+                if (task := output.value.strip("{} \t").split(".")[1]) not in names]
+    problems += [Problem(f"spec.tasks[{i}] ({t.name})", "a workflow task cannot take a pool slot")
+                 for i, t in enumerate(spec.tasks) if t.workflow is not None and t.pool is not None]
     return problems
 
 

@@ -159,6 +159,8 @@ def build_source_jobs(source: _Source, options: RenderOptions, now: datetime) ->
     for task in spec.tasks:
         # Outputs of upstream tasks are not known before a run: shown as <tasks.NAME.outputs.KEY>.
         task_context = OutputPlaceholders(context, ancestors(spec, task.name), items=task.for_each is not None)
+        if task.workflow is not None:
+            continue  # no Job of its own: it starts a child run of its workflow
         if task.for_each is None:
             jobs.append(build_job(replace(identity, template_context=task_context), spec, task, 1))
             continue

@@ -20,6 +20,7 @@ from typing import Any
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.controller import metrics
+from dagwright.controller.children import ChildRuns, parent_key
 from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
@@ -65,6 +66,7 @@ class RunReconciler:
         self.on_finished: list[Callable[[dict[str, Any]], None]] = []
         self.specs = SpecResolver(http, store, clock)
         self.dispatch = Dispatcher(http, jobs, clock)
+        self.children = ChildRuns(http, store)
         self.pools = PoolBook(http, jobs, queue.add)
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
@@ -84,6 +86,8 @@ class RunReconciler:
             self._wake_waiting_siblings(body)
         elif self.store.observe_run(body, listed):
             self.queue.add(key)
+        if (parent := parent_key(body)) is not None:  # a child run changed: its parent task follows it
+            self.queue.add(parent)
 
     # ----------------------------------------------------------------- one pass
 
@@ -114,12 +118,20 @@ class RunReconciler:
         held = self.pools.reserve(key, spec, plan.create)
         self.pools.set_waiting(key, plan.pool_waiting)
         outcome = Outcome.DONE
-        if plan.create or plan.stop or plan.fail:  # the run's identity and templates only when Jobs are touched
+        if plan.create or plan.stop or plan.fail or plan.create_runs or plan.cancel_runs:
+            # the run's identity and templates only when Jobs (or child runs) are touched
             identity = self.specs.identity(body, run_spec, spec)
-            if plan.create:
+            if plan.create or plan.create_runs:
                 identity.template_context.update(output_context(plan.status.tasks or {}))
             try:
                 outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
+                if outcome != Outcome.RETRY and (plan.create_runs or plan.cancel_runs):
+                    for trouble in await self.children.carry_out(body, identity, spec, plan.create_runs,
+                                                                 plan.cancel_runs):
+                        log.warning("run %s/%s: %s", *key, trouble)
+            except ApiError as error:
+                self._retry_later(key, error)
+                return
             finally:
                 self.pools.release(held)
         if outcome == Outcome.RETRY:
@@ -141,7 +153,7 @@ class RunReconciler:
                 now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
-                context=self._conditions_context(body, run_spec, spec),
+                context=self._conditions_context(body, run_spec, spec), children=self.children.views(key[0], status),
                 **(_deadline_inputs(body) if spec.deadline else {}))
             plan = plan_run(snapshot)
             if not plan.confirm:

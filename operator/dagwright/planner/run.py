@@ -27,9 +27,10 @@ from dagwright.api.models import (
     TaskStatus,
     WorkflowRunStatus,
 )
-from dagwright.api.names import job_name
+from dagwright.api.names import child_run_name, job_name
 from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.api.vocabulary import EventReason
+from dagwright.planner.child import ChildRunToCreate, judge_child, run_outputs
 from dagwright.planner.dag import topological_order
 from dagwright.planner.fanout import FanOutInput, plan_fan_out, resolve_items
 from dagwright.planner.lateness import assess_lateness, deadline_of, missed_message, with_deadline_missed
@@ -140,6 +141,8 @@ def _plan_task(work: _Pass, task: Task) -> TaskStatus:
         return previous  # a finished task's phase never changes (its dependents were judged on it)
     if task.for_each is not None:
         return _plan_for_each(work, task, previous)
+    if task.workflow is not None:
+        return _plan_child(work, task, previous)
     latest = _latest_job(work.snapshot.jobs.get(task.name, []))
     recorded_attempts = previous.attempts if previous else 0
     if latest is not None and latest.attempt >= recorded_attempts:
@@ -311,6 +314,29 @@ def _held_back(work: _Pass, task: Task, pending: TaskStatus) -> TaskStatus | Non
     return None
 
 
+def _plan_child(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
+    """A workflow task: held back like any task, then its child run is created and followed."""
+    assert task.workflow is not None
+    current = previous or TaskStatus(phase=TaskPhase.PENDING, attempts=0)
+    name = child_run_name(work.snapshot.run_name, task.name)
+    if current.run is None:
+        held = _held_back(work, task, current)
+        if held is not None or work.free_slots < 1:
+            return held or current
+        work.free_slots -= 1
+        work.plan.create_runs.append(ChildRunToCreate(task=task.name, name=name, workflow=task.workflow.name))
+        return current.model_copy(update={"phase": TaskPhase.RUNNING, "attempts": 1, "run": name,
+                                          "started_at": format_time(work.snapshot.now), "message": f"child run {name}"})
+    child = work.snapshot.children.get(current.run)
+    if child is None and not work.stopping:
+        # Not in the cache (yet, or any more): ask for it again — 409 adopts it, a lost one is made.
+        work.plan.create_runs.append(ChildRunToCreate(task=task.name, name=current.run, workflow=task.workflow.name))
+    status, cancel = judge_child(current, child, work.snapshot.now, work.stopping)
+    if cancel:
+        work.plan.cancel_runs.append(current.run)
+    return status
+
+
 def _plan_for_each(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
     """A forEach task: held back like any task until it may start, then its instances (planner/fanout.py)."""
     assert task.for_each is not None
@@ -444,6 +470,7 @@ def _run_status(work: _Pass, started_at: str, run_timed_out: bool) -> WorkflowRu
     finished = sum(1 for t in tasks.values() if t.phase in FINISHED_TASK_PHASES)
     failed = [n for n, t in tasks.items() if t.phase == TaskPhase.FAILED]
     previous = work.snapshot.status
+    outputs: dict[str, str] | None = None
     phase, message = RunPhase.RUNNING, None
     if work.snapshot.cancel:
         phase, message = RunPhase.CANCELLED, "cancelled by spec.cancel"
@@ -455,6 +482,7 @@ def _run_status(work: _Pass, started_at: str, run_timed_out: bool) -> WorkflowRu
             message = f"{len(failed)} task(s) failed: " + ", ".join(failed[:GROUPED_EVENT_NAMES])
         else:
             phase, message = RunPhase.SUCCEEDED, "all tasks finished"
+            outputs = run_outputs(work.snapshot.spec, tasks)
     update: dict[str, object] = {
         "phase": phase,
         "message": message,
@@ -462,6 +490,8 @@ def _run_status(work: _Pass, started_at: str, run_timed_out: bool) -> WorkflowRu
         "started_at": started_at,
         "tasks": tasks,
     }
+    if outputs is not None:
+        update["outputs"] = outputs
     if phase in FINISHED_RUN_PHASES:
         finished_at = previous.finished_at or format_time(work.snapshot.now)
         update["finished_at"] = finished_at

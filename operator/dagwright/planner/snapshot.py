@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 
 from dagwright.api.models import EventType, WorkflowRunStatus, WorkflowSpec
+from dagwright.planner.child import ChildRunToCreate, ChildView
 from dagwright.planner.pools import PoolClaim, PoolView
 
 # Default of RunSnapshot.start_grace_seconds (`dagwright operator --pod-start-grace`).
@@ -97,6 +98,8 @@ class RunSnapshot:
     # The run's params and fields by template name ('params.day', 'run.logicalDate'), for
     # `when:` conditions; filled only for workflows that have one.
     context: Mapping[str, str] = field(default_factory=dict)
+    # Child WorkflowRuns of workflow tasks, by name, as the cache holds them (planner/child.py).
+    children: Mapping[str, ChildView] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,3 +140,6 @@ class RunPlan:
     confirm: list[str] = field(default_factory=list)
     # Tasks ready to start that wait for a pool slot, by pool (the controller tells other runs).
     pool_waiting: dict[str, list[PoolClaim]] = field(default_factory=dict)
+    # Child WorkflowRuns of workflow tasks to create, and to ask to cancel (by name).
+    create_runs: list[ChildRunToCreate] = field(default_factory=list)
+    cancel_runs: list[str] = field(default_factory=list)

@@ -38,12 +38,13 @@ class World:
     confirmed_missing: frozenset[str] = frozenset()  # Jobs the API server said are gone
     context: dict[str, str] = field(default_factory=dict)  # params and run fields (`when:`)
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> outputs of its success
+    children: dict[str, Any] = field(default_factory=dict)  # child run name -> ChildView (workflow tasks)
 
     def snapshot(self) -> RunSnapshot:
         return RunSnapshot(
             run_name=self.run_name, spec=self.spec, status=self.status,
             jobs={k: list(v) for k, v in self.jobs.items()}, now=self.now, cancel=self.cancel,
-            confirmed_missing=self.confirmed_missing, context=self.context,
+            confirmed_missing=self.confirmed_missing, context=self.context, children=self.children,
         )
 
     def step(self) -> RunPlan:

@@ -107,7 +107,7 @@ def test_other_documents_and_runs_of_a_named_workflow_are_ignored():
          [], ["spec.tasks[1] (b).spark.driver.memory: String should match pattern"]),
         ([workflow([task("a", dbt={"image": "d", "command": "deploy"})])], [],
          ["spec.tasks[0] (a).dbt.command: Input should be"]),
-        ([workflow([{"name": "a"}])], [], ["spec.tasks[0] (a): exactly one of python, spark, dbt, container is required"]),
+        ([workflow([{"name": "a"}])], [], ["spec.tasks[0] (a): exactly one of python, spark, dbt, container, workflow is required"]),
         ([workflow([task("a", "zz"), task("b", container={"image": "b", "args": ["{{ params.nope }}"]})])], [],
          ["unknown task 'zz'", "(b): unknown template variable"]),
         ([{"apiVersion": "v1", "kind": "ConfigMap"}], [], ["no Workflow"]),
