@@ -64,8 +64,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    _console().print(render_run(_get_run(_http(args), _namespace(args), args.run), datetime.now(UTC), args.expand))
+    http, namespace = _http(args), _namespace(args)
+    run = _get_run(http, namespace, args.run)
+    _console().print(render_run(run, datetime.now(UTC), args.expand, _child_runs(http, namespace, run)))
     return 0
+
+
+def _child_runs(http: KubeHttp, namespace: str, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The child runs of the run's workflow tasks, and theirs (nesting is bounded), by name."""
+    found: dict[str, dict[str, Any]] = {}
+    todo = [run]
+    while todo:
+        for task in ((todo.pop().get("status") or {}).get("tasks") or {}).values():
+            name = task.get("run")
+            if name and name not in found and (child := resources.get_custom(http, namespace, RUNS, name)):
+                found[name] = child
+                todo.append(child)
+    return found
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -162,18 +162,27 @@ def _instance_rows(table: Table, prefix: str, name: str, for_each: dict[str, Any
         table.add_row(f"{indent}  …", "", "", "", f"{hidden} more failed instances are counted, not listed")
 
 
-def task_tree(run: dict[str, Any], now: datetime, expand: bool = False) -> Table:
+def task_tree(run: dict[str, Any], now: datetime, expand: bool = False,
+              children: dict[str, dict[str, Any]] | None = None) -> Table:
     """The DAG tree with each task's phase, attempts, duration and message; a forEach task is one
-    line with its counts, or (`expand`) followed by one line per instance."""
-    order, depends = _run_dag(run)
-    tasks = (run.get("status") or {}).get("tasks") or {}
+    line with its counts, or (`expand`) followed by one line per instance; a workflow task is
+    followed by its child run's tree (`children`: child runs by name)."""
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for column, justify in (("TASK", "left"), ("PHASE", "left"), ("ATTEMPTS", "right"),
                             ("DURATION", "right"), ("MESSAGE", "left")):
         table.add_column(column, justify=justify, no_wrap=column != "MESSAGE")  # type: ignore[arg-type]
     table.add_row(Text(f"{SYMBOLS.get((run.get('status') or {}).get('phase', 'Pending'), ' ')} {run['metadata']['name']}",
                        style="bold"), "", "", "", "")
+    _task_rows(table, run, "", now, expand, children or {})
+    return table
+
+
+def _task_rows(table: Table, run: dict[str, Any], indent: str, now: datetime, expand: bool,
+               children: dict[str, dict[str, Any]]) -> None:
+    order, depends = _run_dag(run)
+    tasks = (run.get("status") or {}).get("tasks") or {}
     for row in dag_tree_rows(order, depends):
+        row = TreeRow(indent + row.prefix, row.task, row.also_after)
         task = tasks.get(row.task, {"phase": "Pending", "attempts": 0})
         message = task.get("message") or ""
         for_each = task.get("forEach")
@@ -186,7 +195,12 @@ def task_tree(run: dict[str, Any], now: datetime, expand: bool = False) -> Table
                       _duration(task, now), message)
         if expand and for_each is not None:
             _instance_rows(table, row.prefix, row.task, for_each)
-    return table
+        child = children.get(task.get("run") or "")
+        if child is not None:  # the child run's own tree, under the task that called it
+            below = row.prefix.replace("├─", "│ ").replace("└─", "  ") + "  "
+            table.add_row(Text(f"{below}⤷ {child['metadata']['name']}", style="dim"),
+                          _phase((child.get("status") or {}).get("phase", "Pending")), "", "", "child run")
+            _task_rows(table, child, below, now, expand, children)
 
 
 def progress_bar(run: dict[str, Any]) -> Table:
@@ -203,9 +217,11 @@ def progress_bar(run: dict[str, Any]) -> Table:
     return grid
 
 
-def render_run(run: dict[str, Any], now: datetime, expand: bool = False) -> RenderableType:
-    """`argo get`-like view: the header, then the DAG tree (`expand`: forEach instances too)."""
-    return Group(run_header(run, now), Text(""), task_tree(run, now, expand))
+def render_run(run: dict[str, Any], now: datetime, expand: bool = False,
+               children: dict[str, dict[str, Any]] | None = None) -> RenderableType:
+    """`argo get`-like view: the header, then the DAG tree (`expand`: forEach instances too;
+    `children`: child runs of workflow tasks, drawn under them)."""
+    return Group(run_header(run, now), Text(""), task_tree(run, now, expand, children))
 
 
 def render_run_live(run: dict[str, Any], now: datetime, expand: bool = False) -> RenderableType:

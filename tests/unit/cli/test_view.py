@@ -175,3 +175,19 @@ def test_watch_prints_a_line_when_the_counts_of_a_for_each_task_change():
                      "forEach": {**FAN_OUT_RUN["status"]["tasks"]["per-file"]["forEach"], "succeeded": 3, "running": 0}}}}}
     lines = change_lines(FAN_OUT_RUN, after, NOW)
     assert lines == ["02:10:00  ● per-file                       Running    5 items: 3 succeeded, 1 failed, 1 pending"]
+
+
+def test_a_workflow_task_shows_its_child_runs_tree_under_it():
+    parent = {"metadata": {"name": "daily", "namespace": "data"},
+              "spec": {"workflowSpec": {"tasks": [{"name": "ingest"}, {"name": "report", "dependsOn": ["ingest"]}]}},
+              "status": {"phase": "Running", "tasks": {"ingest": {"phase": "Running", "attempts": 1, "run": "daily-ingest-x"},
+                                                        "report": {"phase": "Pending"}}}}
+    child = {"metadata": {"name": "daily-ingest-x", "namespace": "data"},
+             "spec": {"workflowSpec": {"tasks": [{"name": "extract"}, {"name": "load", "dependsOn": ["extract"]}]}},
+             "status": {"phase": "Running", "tasks": {"extract": {"phase": "Succeeded", "attempts": 1},
+                                                       "load": {"phase": "Running", "attempts": 1}}}}
+    lines = [line.rstrip() for line in as_text(render_run(parent, NOW, children={"daily-ingest-x": child})).splitlines()]
+    names = [line.split()[0] + " " + line.split()[1] if "⤷" in line else line.split()[0]
+             for line in lines if line.strip().startswith(("└", "├", "│", "⤷"))]
+    assert names == ["└─ingest", "⤷ daily-ingest-x", "└─extract", "└─load", "└─report"]
+    assert any("⤷ daily-ingest-x" in line and "Running" in line for line in lines)
