@@ -14,12 +14,12 @@ import asyncio
 import logging
 from typing import Any
 
-from dagwright.api.models import API_VERSION, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.models import API_VERSION, RunPhase, WorkflowRunStatus, WorkflowSpec
 from dagwright.api.names import label_value
 from dagwright.api.vocabulary import LABEL_DEPTH, LABEL_PARENT_RUN, LABEL_PARENT_TASK, MANAGED_BY
 from dagwright.controller.store import RunKey, RunStore
 from dagwright.kube import resources
-from dagwright.kube.errors import AlreadyExists, NotFound
+from dagwright.kube.errors import AlreadyExists, BadRequest, Forbidden, Invalid, NotFound
 from dagwright.kube.http import KubeHttp
 from dagwright.planner.child import ChildRunToCreate, ChildView
 from dagwright.render.job import RunIdentity, build_owner_reference
@@ -47,12 +47,19 @@ class ChildRuns:
     def __init__(self, http: KubeHttp, store: RunStore) -> None:
         self.http = http
         self.store = store
+        # children the API server refused for good (the webhook, a bad name): (namespace, name) -> why;
+        # the planner sees them as Failed, so the task fails instead of asking again forever
+        self._refused: dict[tuple[str, str], str] = {}
 
     def views(self, namespace: str, status: WorkflowRunStatus) -> dict[str, ChildView]:
         """The children the status names, as the store holds them (absent ones left out)."""
         views: dict[str, ChildView] = {}
         for task in (status.tasks or {}).values():
             if task.run is None:
+                continue
+            refused = self._refused.get((namespace, task.run))
+            if refused is not None:
+                views[task.run] = ChildView(task.run, RunPhase.FAILED.value, message=f"not created: {refused}")
                 continue
             body = self.store.run_named(namespace, task.run)
             if body is None:
@@ -80,6 +87,7 @@ class ChildRuns:
         try:
             params = {k: render_string(v, identity.template_context) for k, v in (call.params or {}).items()}
         except TemplateError as error:
+            self._refused[(identity.namespace, child.name)] = f"cannot render its params: {error}"
             return f"task {child.task}: cannot render the child's params: {error}"
         parent_spec = body.get("spec") or {}
         spec: dict[str, Any] = {"workflowRef": {"name": child.workflow}, "params": params}
@@ -98,10 +106,16 @@ class ChildRuns:
         }
         try:
             resources.create_custom(self.http, identity.namespace, RUNS, manifest)
+        except (BadRequest, Invalid, Forbidden) as error:
+            if error.transient:
+                raise
+            self._refused[(identity.namespace, child.name)] = error.message
+            return f"task {child.task}: the API server refused the child run: {error.message}"
         except AlreadyExists:  # created by an earlier pass (or operator): adopted, if it is this run's
             existing = resources.get_custom(self.http, identity.namespace, RUNS, child.name)
             owners = {o.get("uid") for o in ((existing or {}).get("metadata") or {}).get("ownerReferences") or []}
             if existing is not None and identity.uid not in owners:
+                self._refused[(identity.namespace, child.name)] = "a WorkflowRun of that name exists and is not this run's"
                 return f"task {child.task}: a WorkflowRun named {child.name} exists and is not this run's child"
         return None
 
