@@ -321,14 +321,8 @@ class EmptyForEach(str, Enum):
 
 
 class ForEach(ApiModel):
-    """Fan-out: one instance of the task per item (its own Jobs, retries and phase)."""
-
-    model_config = _cel_rules(
-        {
-            "rule": "has(self.items) != has(self.from)",
-            "message": "forEach: exactly one of items, from must be set",
-        }
-    )
+    """Fan-out: one instance of the task per item (its own Jobs, retries and phase). Exactly one of
+    items, from (checked by the webhook and the controller: CEL cannot see the untyped items)."""
 
     items: list[JsonValue] | None = Field(
         None, max_length=MAX_FOR_EACH_ITEMS,
