@@ -34,12 +34,11 @@ def _strings(value: Any) -> Iterator[str]:
 
 def output_references(task: Task) -> list[tuple[str, str]]:
     """(task, key) pairs that `task` reads as {{ tasks.TASK.outputs.KEY }}."""
-    found = []
-    for text in _strings(task.model_dump(mode="json")):
-        for name in placeholders(text):
-            if match := _OUTPUT_KEY.match(name):
-                found.append((match.group(1), match.group(2)))
-    return found
+    return [ref for text in _strings(task.model_dump(mode="json")) for ref in _references_in(text)]
+
+
+def _references_in(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for name in placeholders(text) if (m := _OUTPUT_KEY.match(name))]
 
 
 _USED_CACHE: dict[int, tuple[WorkflowSpec, frozenset[str]]] = {}
@@ -50,8 +49,9 @@ def tasks_with_used_outputs(spec: WorkflowSpec) -> frozenset[str]:
     cached = _USED_CACHE.get(id(spec))
     if cached is not None and cached[0] is spec:
         return cached[1]
+    declared = {p for output in spec.outputs or [] for p, _ in _references_in(output.value)}  # spec.outputs
     used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task)
-                     ) | condition_producers(spec)
+                     ) | condition_producers(spec) | declared
     if len(_USED_CACHE) >= 256:
         _USED_CACHE.pop(next(iter(_USED_CACHE)))
     _USED_CACHE[id(spec)] = (spec, used)

@@ -121,3 +121,10 @@ def test_workflow_references(calls, root, message):
 def test_a_declared_output_of_an_unknown_task_is_refused():
     spec = spec_of([{"name": "load"}], outputs=[{"name": "rows", "value": "{{ tasks.lod.outputs.rows }}"}])
     assert [str(p) for p in validate_workflow_spec(spec)] == ["spec.outputs[0] (rows): unknown task 'lod'"]
+
+
+def test_the_outputs_a_workflow_declares_are_read_from_its_tasks_pods():
+    from dagwright.render.outputs import tasks_with_used_outputs
+
+    spec = spec_of([{"name": "load"}, {"name": "other"}], outputs=[{"name": "rows", "value": "{{ tasks.load.outputs.rows }}"}])
+    assert tasks_with_used_outputs(spec) == frozenset({"load"})
