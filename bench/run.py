@@ -45,11 +45,11 @@ from bench.report import TARGETS, percentile, summary_ms, table
 log = logging.getLogger("bench")
 
 RESULTS = REPO / "bench" / "results"
-ROLES = ("operator", "chain", "diamonds", "fanout", "raw1", "raw2", "unrelated", "status")
-WATCHED_BY_OPERATOR = ("chain", "diamonds", "fanout", "unrelated", "status")
-WATCHED_BY_BENCH = ("chain", "diamonds", "fanout", "raw1", "raw2", "status")
+ROLES = ("operator", "chain", "diamonds", "fanout", "raw1", "raw2", "unrelated", "status", "foreach")
+WATCHED_BY_OPERATOR = ("chain", "diamonds", "fanout", "unrelated", "status", "foreach")
+WATCHED_BY_BENCH = ("chain", "diamonds", "fanout", "raw1", "raw2", "status", "foreach")
 PODS_WATCHED_BY_BENCH = ("chain", "diamonds")  # dispatch latency from the pods' end
-SCENARIOS = ("unrelated", "chain", "diamonds", "fanout", "raw", "status")
+SCENARIOS = ("unrelated", "chain", "diamonds", "fanout", "raw", "status", "foreach")
 WRITE_SCENARIOS = ("chain", "diamonds", "fanout")  # api_writes_per_task is over these
 
 
@@ -155,6 +155,9 @@ def run_scenarios(bench: scenarios.Bench, only: set[str]) -> tuple[dict[str, Any
     if "status" in only:
         out["status_5000"] = scenario(bench, "5,000-task run", lambda: scenarios.status_size(bench))
     cleanup("status", out.get("status_5000"))
+    if "foreach" in only:
+        out["foreach"] = scenario(bench, "forEach (1,000 items)", lambda: scenarios.for_each(bench))
+    cleanup("foreach", out.get("foreach"))
     return out, dispatch
 
 

@@ -273,6 +273,39 @@ def fanout(bench: Bench) -> dict[str, Any]:
             "rss_mib_peak": round(rss.peak, 1), "rss_samples": rss.samples}
 
 
+FOREACH_ITEMS = 1000
+FOREACH_POD_SECONDS = "2s"
+
+
+def for_each(bench: Bench) -> dict[str, Any]:
+    """One run of a forEach task over 1,000 items: time to the last Job and to the end, the size of
+    the finished run's status (bounded: counts, not one entry per instance), writes per instance."""
+    namespace = bench.namespaces["foreach"]
+    spec = workloads.for_each(FOREACH_ITEMS, duration=FOREACH_POD_SECONDS)
+    since = now()
+    bench.create_workflow(namespace, "foreach", spec)
+    time.sleep(1.0)
+    started = time.monotonic()
+    bench.create_run(namespace, "foreach-1", "foreach")
+    bench.watch.wait(f"{FOREACH_ITEMS} Jobs in {namespace}",
+                     lambda: bench.watch.count(namespace) >= FOREACH_ITEMS, timeout=300)
+    jobs = bench.watch.of(namespace)
+    last = max(j.added for j in jobs)
+    runs = bench.wait_finished(namespace, ["foreach-1"], timeout=STATUS_TIMEOUT_SECONDS, every=1.0)
+    seconds = time.monotonic() - started
+    body = json.loads(bench.run_raw(namespace, "foreach-1"))
+    status = body.get("status") or {}
+    time.sleep(SETTLE_SECONDS)
+    bench.windows["foreach"] = Window(namespace, since, now(), FOREACH_ITEMS)
+    each = (status.get("tasks") or {}).get("each") or {}
+    return {"items": FOREACH_ITEMS, "jobs": len(jobs), "seconds_to_last_job": round(last - started, 3),
+            "seconds": round(seconds, 1), "phases": _phases(runs),
+            "succeeded": (each.get("forEach") or {}).get("succeeded"),
+            "status_bytes_without_frozen_spec": len(json.dumps({k: v for k, v in status.items() if k != "frozenSpec"},
+                                                               separators=(",", ":")).encode()),
+            "frozen_spec_bytes": len(status.get("frozenSpec") or "")}
+
+
 def raw_jobs(bench: Bench, round_: int = 1) -> dict[str, Any]:
     """A bare client (32 threads, no operator) creating the same 1,000 Jobs as fast as it can.
 

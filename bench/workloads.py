@@ -42,6 +42,14 @@ def fanout(n: int, duration: str | None = None) -> dict[str, Any]:
     return {"tasks": [task(f"t{i:04d}", duration=duration) for i in range(n)]}
 
 
+def for_each(n: int, duration: str | None = None) -> dict[str, Any]:
+    """One forEach task over `n` items: `n` instances, each one Job."""
+    each = task("each", duration=duration)
+    each["forEach"] = {"items": list(range(n))}
+    each["container"]["args"] = ["{{ item }}"]
+    return {"tasks": [each]}
+
+
 def layered(layers: int, width: int) -> dict[str, Any]:
     """`layers` layers of `width` tasks; task i of layer k needs tasks i and i+1 of layer k-1."""
     tasks = []

@@ -75,8 +75,16 @@ spec:
     ("""
         - {name: a, container: {image: x}}""", "  notifications: [{'on': [DeadlineMissed], webhook: {url: 'http://x'}}]\n",
      "DeadlineMissed needs spec.deadline"),
+    ("""
+        - {name: a, container: {image: x}}
+        - {name: b, dependsOn: [a], when: "tasks.a.outputs.n >> 1", container: {image: x}}""", "",
+     "spec.tasks[1] (b).when: expected a value, found '>' at position 20"),
+    ("""
+        - {name: a, container: {image: x}}
+        - {name: b, when: "params.day == 'sat'", container: {image: x}}""", "",
+     "spec.tasks[1] (b).when: unknown parameter 'params.day' (not declared in spec.params) at position 1"),
 ], ids=["an unknown dependency", "a cycle", "an unknown parameter", "an invalid cron", "an unknown time zone",
-        "a DeadlineMissed notification without a deadline"])
+        "a DeadlineMissed notification without a deadline", "a when: syntax error", "a when: unknown name"])
 def test_kubectl_apply_of_a_broken_workflow_fails_naming_the_problem(kube_env, namespace, webhook_operator,
                                                                      tasks, extra, expected):
     result = apply(kube_env, namespace, WORKFLOW.format(name="broken", tasks=tasks) + extra)
@@ -139,3 +147,20 @@ def test_a_run_that_leaves_a_parameter_without_a_default_unset_is_refused_naming
     assert result.returncode != 0, result.stdout
     assert "spec.params.day: no value" in result.stderr, result.stderr
     assert apply(kube_env, namespace, run.replace("needs-day}", "needs-day}, params: {day: '1'}")).returncode == 0
+
+
+def test_a_workflow_that_closes_a_cycle_of_workflow_references_is_refused(kube_env, namespace, webhook_operator):
+    import time
+
+    assert apply(kube_env, namespace, WORKFLOW.format(name="a", tasks="""
+        - {name: t, workflow: {name: b}}""")).returncode == 0
+    deadline = time.monotonic() + 20
+    while True:  # until the webhook's cache has seen Workflow a
+        result = apply(kube_env, namespace, WORKFLOW.format(name="b", tasks="""
+        - {name: t, workflow: {name: a}}"""))
+        if result.returncode != 0 or time.monotonic() > deadline:
+            break
+        subprocess.run(["kubectl", "-n", namespace, "delete", "workflow", "b"], env=kube_env, capture_output=True)
+        time.sleep(0.5)
+    assert result.returncode != 0, result.stdout
+    assert "spec.tasks[0] (t).workflow.name: workflow reference cycle: b -> a -> b" in result.stderr, result.stderr

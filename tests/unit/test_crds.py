@@ -215,7 +215,7 @@ def test_task_names_are_unique_by_list_map_and_bounded_for_cel_cost() -> None:
 
 def test_a_task_must_have_exactly_one_kind() -> None:
     (rule,) = tasks_schema()["items"]["x-kubernetes-validations"]
-    assert rule["message"] == "exactly one of python, spark, dbt, container must be set"
+    assert rule["message"] == "exactly one of python, spark, dbt, container, workflow must be set"
     for kind in ("python", "spark", "dbt", "container"):
         assert f"has(self.{kind})" in rule["rule"]
 

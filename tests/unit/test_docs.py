@@ -119,7 +119,7 @@ def test_types_name_enums_lists_maps_and_link_object_types() -> None:
 
 
 def test_cel_rules_are_listed_under_their_type() -> None:
-    assert "- exactly one of python, spark, dbt, container must be set" in section_of("Task")
+    assert "- exactly one of python, spark, dbt, container, workflow must be set" in section_of("Task")
     assert "- exactly one of workflowRef, workflowSpec must be set" in section_of("WorkflowRunSpec")
 
 

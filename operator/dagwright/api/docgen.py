@@ -141,6 +141,8 @@ def _type(node: Schema, defs: _Defs, path: str) -> tuple[str, list[str]]:
             return "object (any fields)", []
         inner, refs = _type(extra, defs, f"{path}{{}}")
         return f"map of string to {inner}", refs
+    if kind is None and node.get("x-kubernetes-preserve-unknown-fields"):
+        return "any JSON value", []
     if kind is None:
         raise DocError(f"{path}: no type")
     return str(kind), []

@@ -308,19 +308,89 @@ class DbtTask(ApiModel):
         return self
 
 
-TASK_KINDS = ("python", "spark", "dbt", "container")
+MAX_FOR_EACH_ITEMS = 5000
+"""Most items one forEach fans out over; a longer list fails the task, saying so."""
+FOR_EACH_FROM_PATTERN = r"^\{\{\s*(params\.[A-Za-z_][A-Za-z0-9_]*|tasks\.[a-z0-9-]+\.outputs\.[A-Za-z0-9_.-]+)\s*\}\}$"
+
+
+class EmptyForEach(str, Enum):
+    """The phase of a forEach task whose list is empty."""
+
+    SUCCEEDED = "Succeeded"
+    SKIPPED = "Skipped"
+
+
+class ForEach(ApiModel):
+    """Fan-out: one instance of the task per item (its own Jobs, retries and phase). Exactly one of
+    items, from (checked by the webhook and the controller: CEL cannot see the untyped items)."""
+
+    items: list[JsonValue] | None = Field(
+        None, max_length=MAX_FOR_EACH_ITEMS,
+        description="A literal list: strings, numbers or objects (read as {{ item.KEY }}).",
+        json_schema_extra={"items": {"x-kubernetes-preserve-unknown-fields": True}},
+    )
+    from_: str | None = Field(
+        None, alias="from", pattern=FOR_EACH_FROM_PATTERN, max_length=300,
+        description="A JSON list held by a run parameter ('{{ params.NAME }}') or by an upstream "
+        "task's output ('{{ tasks.TASK.outputs.KEY }}'), read when the task starts.",
+    )
+    max_parallel: int | None = Field(
+        None, ge=1, le=MAX_FOR_EACH_ITEMS,
+        description="Instances running at once (default: as many as maxParallelTasks allows).",
+    )
+    allowed_failures: int | None = Field(
+        None, ge=0,
+        description="Instances that may fail (after their retries) with the task still Succeeded.",
+    )
+    allowed_failure_percent: float | None = Field(
+        None, ge=0, le=100,
+        description="The same as a share of the items, in percent (both set: the larger allowance).",
+    )
+    on_empty: EmptyForEach = Field(
+        EmptyForEach.SUCCEEDED, description="Phase of the task when the list is empty: Succeeded or Skipped.",
+    )
+
+
+MAX_WORKFLOW_NESTING = 5
+"""Deepest chain of workflows calling workflows (a run, its child, the child's child, ...)."""
+
+
+class WorkflowCall(ApiModel):
+    """Another Workflow of the run's namespace, run as a child WorkflowRun owned by this run."""
+
+    name: str = Field(min_length=1, max_length=253, description="The Workflow to run.")
+    params: dict[str, str] | None = Field(
+        None, description="Parameters of the child run; values may use templates ({{ params.NAME }}, "
+        "{{ tasks.TASK.outputs.KEY }} of upstream tasks).",
+    )
+
+
+WORKFLOW_OUTPUT_PATTERN = r"^\{\{\s*tasks\.[a-z0-9-]+\.outputs\.[A-Za-z0-9_.-]+\s*\}\}$"
+
+
+class WorkflowOutput(ApiModel):
+    """A value a run of the workflow publishes when it succeeds (a calling task's outputs)."""
+
+    name: str = Field(pattern=PARAM_NAME_PATTERN, description="Output name.")
+    value: str = Field(
+        pattern=WORKFLOW_OUTPUT_PATTERN, max_length=300,
+        description="'{{ tasks.TASK.outputs.KEY }}': an output of one of the workflow's tasks.",
+    )
+
+
+TASK_KINDS = ("python", "spark", "dbt", "container", "workflow")
 
 
 class Task(ApiModel):
-    """One node of the DAG: exactly one of python, spark, dbt or container."""
+    """One node of the DAG: exactly one of python, spark, dbt, container or workflow."""
 
     model_config = _cel_rules(
         {
-            "rule": "[has(self.python), has(self.spark), has(self.dbt), has(self.container)]"
+            "rule": "[has(self.python), has(self.spark), has(self.dbt), has(self.container), has(self.workflow)]"
             ".filter(k, k).size() == 1",
-            "message": "exactly one of python, spark, dbt, container must be set",
+            "message": "exactly one of python, spark, dbt, container, workflow must be set",
             "messageExpression": "'task ' + self.name + ': exactly one of python, spark, dbt, "
-            "container must be set'",
+            "container, workflow must be set'",
         }
     )
 
@@ -343,6 +413,10 @@ class Task(ApiModel):
     spark: SparkTask | None = Field(None, description="Run a Spark application.")
     dbt: DbtTask | None = Field(None, description="Run a dbt command.")
     container: ContainerTask | None = Field(None, description="Run any container.")
+    workflow: WorkflowCall | None = Field(
+        None, description="Run another Workflow as a child WorkflowRun; the task follows its phase and "
+        "gets its outputs (docs/sub-workflows.md).",
+    )
     pool: DnsLabel | None = Field(
         None,
         description="Pool (a Pool in the run's namespace) the task takes a slot of while an "
@@ -358,6 +432,20 @@ class Task(ApiModel):
         "$DAGWRIGHT_OUTPUTS, and Dagwright collects it from the pod's log into a ConfigMap owned "
         "by the run (instead of the 4 KiB termination message). Needs /bin/sh and coreutils in "
         "the image, and `command` on a container task.",
+    )
+    for_each: ForEach | None = Field(
+        None, alias="forEach",
+        description="Run one instance per item of a list; {{ item }}, {{ item.KEY }} and {{ itemIndex }} "
+        "work in the task's strings (docs/for-each.md).",
+    )
+    when: str | None = Field(
+        None, min_length=1, max_length=1024,
+        description="Condition judged when the task could start (its trigger rule is met): false "
+        "makes it Skipped, with the expression and its values in the message. Names: "
+        "params.NAME, run.name, run.namespace, run.logicalDate, run.dataIntervalStart, "
+        "run.dataIntervalEnd, workflow.name, tasks.TASK.outputs.KEY (TASK upstream); operators "
+        "== != < <= > >= in, not in, and, or, not; quoted strings, numbers, true, false, [lists]. "
+        "Parsed, never evaluated as code (docs/conditions.md).",
     )
 
     def kind(self) -> str | None:
@@ -500,6 +588,11 @@ class WorkflowSpec(ApiModel):
         description="A run not finished by then gets the DeadlineMissed condition and Event at "
         "that moment, and notifications with on: [DeadlineMissed] are sent.",
     )
+    outputs: list[WorkflowOutput] | None = Field(
+        None, description="What a succeeded run publishes (status.outputs): the outputs of a task that "
+        "calls this workflow.",
+        json_schema_extra=_list_map_by_name(),
+    )
 
 
 class WorkflowRef(ApiModel):
@@ -579,12 +672,51 @@ class TaskStatus(ApiModel):
     outputs: dict[str, str] | None = Field(
         None,
         description="The JSON object the task wrote to its termination message, when a later "
-        "task uses it as {{ tasks.NAME.outputs.KEY }} (at most 1 KiB).",
+        "task uses it as {{ tasks.NAME.outputs.KEY }} (at most 1 KiB). For a forEach task, each key "
+        "holds the JSON list of the instances' values, in item order.",
     )
+    for_each: ForEachStatus | None = Field(
+        None, alias="forEach", description="A forEach task's instances, counted (bounded status)."
+    )
+    run: str | None = Field(None, description="The child WorkflowRun of a workflow task.")
     outputs_ref: str | None = Field(
         None,
         description="With largeOutputs: the ConfigMap (owned by the run, key outputs.json) that "
         "holds the task's outputs; they are never copied into the status.",
+    )
+
+
+MAX_LISTED_INSTANCE_FAILURES = 20
+"""Most failed instances a forEach task's status lists by name (the counts are always complete)."""
+
+
+class InstanceFailure(ApiModel):
+    """One failed instance of a forEach task."""
+
+    index: int = Field(ge=0, description="The item's index in the list.")
+    attempts: int = Field(ge=1, description="Attempts the instance made.")
+    job: str = Field(description="Job of its last attempt.")
+    message: str | None = Field(None, description="Why its last attempt failed.")
+
+
+class ForEachStatus(ApiModel):
+    """A forEach task's instances in aggregate: bounded, whatever the number of items."""
+
+    items: int = Field(ge=0, description="Items in the list (instances).")
+    pending: int = Field(0, ge=0, description="Instances not started.")
+    running: int = Field(0, ge=0, description="Instances with an attempt running.")
+    retrying: int = Field(0, ge=0, description="Instances waiting for their next attempt.")
+    succeeded: int = Field(0, ge=0, description="Instances that succeeded.")
+    failed: int = Field(0, ge=0, description="Instances that failed for good.")
+    cancelled: int = Field(0, ge=0, description="Instances stopped by a cancel or the run's timeout.")
+    states: str = Field(
+        "", description="One character per instance, in item order: . pending, R running, r retrying, "
+        "S succeeded, F failed, C cancelled (1 byte per item).",
+    )
+    digest: str | None = Field(None, description="Hash of the list, so a list that changes mid-run is noticed.")
+    failures: list[InstanceFailure] | None = Field(
+        None, max_length=MAX_LISTED_INSTANCE_FAILURES,
+        description=f"The first {MAX_LISTED_INSTANCE_FAILURES} failed instances (the count is complete).",
     )
 
 
@@ -631,6 +763,9 @@ class WorkflowRunStatus(ApiModel):
         "(True from the moment the run missed spec.deadline) and DeadlineNotified when relevant.",
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
+    outputs: dict[str, str] | None = Field(
+        None, description="The workflow's declared outputs (spec.outputs), once the run succeeded.",
+    )
 
 
 class PoolSpec(ApiModel):

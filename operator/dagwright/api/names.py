@@ -47,6 +47,26 @@ def job_name(run: str, task: str, attempt: int) -> str:
     return f"{prefix}{suffix}" if prefix else suffix[1:]
 
 
+def instance_job_name(run: str, task: str, item: int, attempt: int) -> str:
+    """Name of the Job for `attempt` of instance `item` (0-based) of forEach `task` in `run`.
+
+    `job_name` of the key `TASK[ITEM]`: brackets cannot appear in a task name (a DNS label), so no
+    instance shares a name with a plain task, and the readable part shows the index.
+    """
+    return job_name(run, f"{task}[{item}]", attempt)
+
+
+def child_run_name(run: str, task: str) -> str:
+    """Name of the child WorkflowRun that workflow task `task` of `run` starts: `<run>-<task>-<hash>`.
+
+    A function of (run, task) only, so a restarted operator that creates it again gets 409 and
+    adopts it; at most 63 characters, since a run's name is also a label value of its Jobs.
+    """
+    suffix = f"-{short_hash(run + chr(0) + task, PAIR_HASH_LEN)}"
+    readable = re.sub(r"[^a-z0-9-]", "-", f"{run}-{task}".lower())
+    return readable[: MAX_NAME - len(suffix)].strip("-") + suffix
+
+
 def label_value(value: str) -> str:
     """A valid label value (≤ 63 chars, alphanumeric at both ends) that stays unique."""
     value = re.sub(r"[^A-Za-z0-9._-]", "-", value)

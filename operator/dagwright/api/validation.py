@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dagwright.api.models import TASK_KINDS, NotifyOn, WorkflowSpec
+from dagwright.api.expression import ExpressionError, names_in, parse_expression
+from dagwright.api.models import MAX_WORKFLOW_NESTING, TASK_KINDS, NotifyOn, WorkflowSpec
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,136 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
         if NotifyOn.DEADLINE_MISSED.value in notification.on and spec.deadline is None:
             problems.append(Problem(f"spec.notifications[{i}].on",
                                     "DeadlineMissed needs spec.deadline (a run cannot miss a deadline it does not have)"))
+    if not cycle:
+        problems.extend(when_problems(spec))
+        problems.extend(for_each_problems(spec))
+        problems.extend(output_problems(spec))
     for check in extra:
         problems.extend(check(spec))
     return problems
+
+
+RUN_FIELDS = ("run.name", "run.namespace", "run.logicalDate", "run.dataIntervalStart", "run.dataIntervalEnd",
+              "workflow.name")
+"""The run fields a `when:` expression may read (besides params.NAME and upstream outputs)."""
+
+
+def when_problems(spec: WorkflowSpec) -> list[Problem]:
+    """`when:` expressions that do not parse or read unknown names, with the position (acyclic spec)."""
+    problems: list[Problem] = []
+    params = {p.name for p in spec.params or []}
+    deps = {t.name: t.depends_on or [] for t in spec.tasks}
+    for i, task in enumerate(spec.tasks):
+        if task.when is None:
+            continue
+        where = f"spec.tasks[{i}] ({task.name}).when"
+        try:
+            tree = parse_expression(task.when)
+        except ExpressionError as error:
+            problems.append(Problem(where, f"{error} in '{task.when}'"))
+            continue
+        upstream = _upstream(deps, task.name)
+        for name in names_in(tree):
+            reason = unknown_name(name.path, params, upstream)
+            if reason:
+                problems.append(Problem(where, f"{reason} at position {name.position} in '{task.when}'"))
+    return problems
+
+
+WorkflowLookup = Callable[[str], "WorkflowSpec | None"]
+
+
+def workflow_call_problems(name: str, spec: WorkflowSpec, lookup: WorkflowLookup,
+                           max_depth: int = MAX_WORKFLOW_NESTING) -> list[Problem]:
+    """Cycles of workflow references (a -> b -> a) and chains deeper than `max_depth`, following
+    `workflow:` tasks through `lookup` (Workflows of the namespace; unknown ones end a chain: a run
+    of them fails when it starts)."""
+    problems: list[Problem] = []
+    for i, task in enumerate(spec.tasks):
+        if task.workflow is None:
+            continue
+        where = f"spec.tasks[{i}] ({task.name}).workflow.name"
+        path = _call_chain(name, task.workflow.name, lookup, max_depth)
+        if path is not None:
+            problems.append(Problem(where, path))
+    return problems
+
+
+def _call_chain(root: str, first: str, lookup: WorkflowLookup, max_depth: int) -> str | None:
+    """Why calling `first` from `root` is refused (a cycle, too deep), else None (iterative DFS)."""
+    stack: list[tuple[str, tuple[str, ...]]] = [(first, (root,))]
+    seen: set[tuple[str, int]] = set()
+    while stack:
+        current, path = stack.pop()
+        if current in path:
+            return "workflow reference cycle: " + " -> ".join((*path, current))
+        if len(path) >= max_depth:
+            return f"workflows nested deeper than {max_depth}: " + " -> ".join((*path, current))
+        if (current, len(path)) in seen:
+            continue
+        seen.add((current, len(path)))
+        called = lookup(current)
+        for task in called.tasks if called is not None else []:
+            if task.workflow is not None:
+                stack.append((task.workflow.name, (*path, current)))
+    return None
+
+
+def for_each_problems(spec: WorkflowSpec) -> list[Problem]:
+    """forEach lists that name an undeclared parameter or a task that is not upstream; forEach with a pool."""
+    problems: list[Problem] = []
+    params = {p.name for p in spec.params or []}
+    deps = {t.name: t.depends_on or [] for t in spec.tasks}
+    for i, task in enumerate(spec.tasks):
+        if task.for_each is None:
+            continue
+        where = f"spec.tasks[{i}] ({task.name}).forEach"
+        if (task.for_each.items is None) == (task.for_each.from_ is None):
+            problems.append(Problem(where, "exactly one of items or from is required"))
+        if task.pool is not None:
+            problems.append(Problem(f"spec.tasks[{i}] ({task.name})", "a forEach task cannot take a pool slot (yet)"))
+        if task.workflow is not None:
+            problems.append(Problem(f"spec.tasks[{i}] ({task.name})", "a forEach task cannot call a workflow (yet)"))
+        if task.for_each.from_ is not None:
+            name = task.for_each.from_.strip("{} \t")
+            reason = unknown_name(name, params, _upstream(deps, task.name))
+            if reason:
+                problems.append(Problem(f"{where}.from", reason))
+    return problems
+
+
+def output_problems(spec: WorkflowSpec) -> list[Problem]:
+    """Declared workflow outputs that read a task the workflow does not have; workflow tasks in a pool."""
+    names = {t.name for t in spec.tasks}
+    problems = [Problem(f"spec.outputs[{i}] ({output.name})", f"unknown task '{task}'")
+                for i, output in enumerate(spec.outputs or [])
+                if (task := output.value.strip("{} \t").split(".")[1]) not in names]
+    problems += [Problem(f"spec.tasks[{i}] ({t.name})", "a workflow task cannot take a pool slot")
+                 for i, t in enumerate(spec.tasks) if t.workflow is not None and t.pool is not None]
+    return problems
+
+
+def unknown_name(path: str, params: set[str], upstream: set[str]) -> str | None:
+    """Why `path` is no name a `when:` of a task with these upstream tasks may read, or None."""
+    parts = path.split(".")
+    if path in RUN_FIELDS or (parts[0] == "params" and len(parts) == 2 and parts[1] in params):
+        return None
+    if parts[0] == "tasks" and len(parts) == 4 and parts[2] == "outputs":
+        if parts[1] in upstream:
+            return None
+        return f"'{path}' reads outputs of '{parts[1]}', which is not upstream of this task"
+    if parts[0] == "params" and len(parts) == 2:
+        return f"unknown parameter '{path}' (not declared in spec.params)"
+    return (f"unknown name '{path}' (known: params.NAME, {', '.join(RUN_FIELDS)}, "
+            "tasks.TASK.outputs.KEY)")
+
+
+def _upstream(deps: dict[str, list[str]], name: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(deps.get(name, []))
+    while stack:
+        current = stack.pop()
+        if current not in seen and current in deps:
+            seen.add(current)
+            stack.extend(deps[current])
+    return seen

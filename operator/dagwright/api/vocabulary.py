@@ -15,6 +15,10 @@ LABEL_RUN = f"{GROUP}/run"
 LABEL_TASK = f"{GROUP}/task"
 LABEL_ATTEMPT = f"{GROUP}/attempt"
 LABEL_POOL = f"{GROUP}/pool"  # on the Jobs of tasks that take a pool slot
+LABEL_PARENT_RUN = f"{GROUP}/parent-run"  # on a child WorkflowRun of a workflow task: its parent run
+LABEL_PARENT_TASK = f"{GROUP}/parent-task"  # ... and the parent's task that called it
+LABEL_DEPTH = f"{GROUP}/depth"  # ... and how deep it is nested (1: a top-level run's child)
+LABEL_ITEM = f"{GROUP}/item"  # on the Jobs of forEach instances: the item's index (0-based)
 MANAGED_BY = {"app.kubernetes.io/managed-by": "dagwright"}
 
 ANNOTATION_TRIGGER = f"{GROUP}/trigger"

@@ -64,8 +64,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    _console().print(render_run(_get_run(_http(args), _namespace(args), args.run), datetime.now(UTC)))
+    http, namespace = _http(args), _namespace(args)
+    run = _get_run(http, namespace, args.run)
+    _console().print(render_run(run, datetime.now(UTC), args.expand, _child_runs(http, namespace, run)))
     return 0
+
+
+def _child_runs(http: KubeHttp, namespace: str, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The child runs of the run's workflow tasks, and theirs (nesting is bounded), by name."""
+    found: dict[str, dict[str, Any]] = {}
+    todo = [run]
+    while todo:
+        for task in ((todo.pop().get("status") or {}).get("tasks") or {}).values():
+            name = task.get("run")
+            if name and name not in found and (child := resources.get_custom(http, namespace, RUNS, name)):
+                found[name] = child
+                todo.append(child)
+    return found
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -80,7 +95,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if console.is_terminal:
         with Live(console=console, auto_refresh=False) as live:
             return follow_run(http, namespace, args.run, args.timeout,
-                              lambda run: live.update(render_run_live(run, datetime.now(UTC)), refresh=True),
+                              lambda run: live.update(render_run_live(run, datetime.now(UTC), args.expand), refresh=True),
                               redraw_every=REDRAW_SECONDS)
     last: dict[str, Any] | None = None
 
@@ -93,7 +108,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     result = follow_run(http, namespace, args.run, args.timeout, print_changes)
     if last is not None:
         console.print()
-        console.print(render_run_live(last, datetime.now(UTC)))
+        console.print(render_run_live(last, datetime.now(UTC), args.expand))
     return result
 
 
@@ -176,11 +191,13 @@ def add_user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=cmd_list)
     p = common(sub.add_parser("get", help="show a run's DAG with each task's phase"))
     p.add_argument("run")
+    p.add_argument("--expand", action="store_true", help="list every instance of forEach tasks")
     p.set_defaults(func=cmd_get)
     p = common(sub.add_parser("watch", help="follow a run until it ends (exit 0 if it succeeded)"))
     p.add_argument("run")
     p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)  # ignored: a watch, not polling
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
+    p.add_argument("--expand", action="store_true", help="list every instance of forEach tasks")
     p.set_defaults(func=cmd_watch)
     p = common(sub.add_parser("retry", help="rerun the failed and skipped tasks of a finished run"))
     p.add_argument("run")

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from dagwright.api.models import API_VERSION, WorkflowSpec
 from dagwright.api.validation import validate_workflow_spec
+from dagwright.planner.fanout import item_values, resolve_items
 from dagwright.render.checks import param_default_problems, run_param_problems, template_problems
 from dagwright.render.job import RunIdentity, build_job
 from dagwright.render.outputs import OutputPlaceholders, ancestors
@@ -157,8 +158,19 @@ def build_source_jobs(source: _Source, options: RenderOptions, now: datetime) ->
     jobs = []
     for task in spec.tasks:
         # Outputs of upstream tasks are not known before a run: shown as <tasks.NAME.outputs.KEY>.
-        task_context = OutputPlaceholders(context, ancestors(spec, task.name))
-        jobs.append(build_job(replace(identity, template_context=task_context), spec, task, 1))
+        task_context = OutputPlaceholders(context, ancestors(spec, task.name), items=task.for_each is not None)
+        if task.workflow is not None:
+            continue  # no Job of its own: it starts a child run of its workflow
+        if task.for_each is None:
+            jobs.append(build_job(replace(identity, template_context=task_context), spec, task, 1))
+            continue
+        # forEach: one Job per item when the list is known before the run (literal or a parameter),
+        # else one Job standing for every instance, its item shown as <item>.
+        items, _problem = resolve_items(task.for_each, context, {})
+        for index, item in enumerate(items if items is not None else [None]):
+            instance = OutputPlaceholders({**task_context, **dict(item_values(item, index))} if items is not None
+                                          else task_context, task_context.producers, items=items is None)
+            jobs.append(build_job(replace(identity, template_context=instance), spec, task, 1, index))
     return jobs
 
 

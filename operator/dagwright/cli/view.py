@@ -135,24 +135,72 @@ def _attempts(task: dict[str, Any]) -> str:
     return f"{attempts} ({task['disruptions']} disrupted)" if task.get("disruptions") else attempts
 
 
-def task_tree(run: dict[str, Any], now: datetime) -> Table:
-    """The DAG tree with each task's phase, attempts, duration and message."""
-    order, depends = _run_dag(run)
-    tasks = (run.get("status") or {}).get("tasks") or {}
+INSTANCE_PHASES = {".": "Pending", "R": "Running", "r": "Retrying", "S": "Succeeded", "F": "Failed", "C": "Cancelled"}
+"""The characters of `status.tasks.T.forEach.states`, one per instance."""
+
+
+def for_each_counts(for_each: dict[str, Any]) -> str:
+    """'200 items: 180 succeeded, 15 running, 3 failed, 2 pending' (phases with instances only)."""
+    parts = [f"{for_each.get(key, 0)} {key}" for key in ("succeeded", "running", "retrying", "failed", "cancelled",
+                                                          "pending") if for_each.get(key)]
+    return f"{for_each.get('items', 0)} items" + (": " + ", ".join(parts) if parts else "")
+
+
+def _instance_rows(table: Table, prefix: str, name: str, for_each: dict[str, Any]) -> None:
+    """One row per instance of a forEach task (`--expand`), failed ones with their attempt and message."""
+    failures = {f["index"]: f for f in for_each.get("failures") or []}
+    states = for_each.get("states") or ""
+    indent = prefix.replace("├─", "│ ").replace("└─", "  ")
+    for index, state in enumerate(states):
+        phase = INSTANCE_PHASES.get(state, "Pending")
+        failure = failures.get(index, {})
+        branch = "└─" if index == len(states) - 1 else "├─"
+        table.add_row(f"{indent}{branch}{name}[{index}]", _phase(phase), str(failure.get("attempts", "")), "",
+                      failure.get("message") or "")
+    hidden = for_each.get("failed", 0) - len(failures)
+    if hidden > 0:
+        table.add_row(f"{indent}  …", "", "", "", f"{hidden} more failed instances are counted, not listed")
+
+
+def task_tree(run: dict[str, Any], now: datetime, expand: bool = False,
+              children: dict[str, dict[str, Any]] | None = None) -> Table:
+    """The DAG tree with each task's phase, attempts, duration and message; a forEach task is one
+    line with its counts, or (`expand`) followed by one line per instance; a workflow task is
+    followed by its child run's tree (`children`: child runs by name)."""
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for column, justify in (("TASK", "left"), ("PHASE", "left"), ("ATTEMPTS", "right"),
                             ("DURATION", "right"), ("MESSAGE", "left")):
         table.add_column(column, justify=justify, no_wrap=column != "MESSAGE")  # type: ignore[arg-type]
     table.add_row(Text(f"{SYMBOLS.get((run.get('status') or {}).get('phase', 'Pending'), ' ')} {run['metadata']['name']}",
                        style="bold"), "", "", "", "")
+    _task_rows(table, run, "", now, expand, children or {})
+    return table
+
+
+def _task_rows(table: Table, run: dict[str, Any], indent: str, now: datetime, expand: bool,
+               children: dict[str, dict[str, Any]]) -> None:
+    order, depends = _run_dag(run)
+    tasks = (run.get("status") or {}).get("tasks") or {}
     for row in dag_tree_rows(order, depends):
+        row = TreeRow(indent + row.prefix, row.task, row.also_after)
         task = tasks.get(row.task, {"phase": "Pending", "attempts": 0})
         message = task.get("message") or ""
+        for_each = task.get("forEach")
+        if for_each is not None:
+            message = for_each_counts(for_each) + (f"  ({message})" if message else "")
         if row.also_after:
             message = (message + "  " if message else "") + f"← {', '.join(row.also_after)}"
         table.add_row(f"{row.prefix}{row.task}", _phase(task.get("phase", "Pending")),
-                      _attempts(task), _duration(task, now), message)
-    return table
+                      "×" + str(for_each.get("items", 0)) if for_each is not None else _attempts(task),
+                      _duration(task, now), message)
+        if expand and for_each is not None:
+            _instance_rows(table, row.prefix, row.task, for_each)
+        child = children.get(task.get("run") or "")
+        if child is not None:  # the child run's own tree, under the task that called it
+            below = row.prefix.replace("├─", "│ ").replace("└─", "  ") + "  "
+            table.add_row(Text(f"{below}⤷ {child['metadata']['name']}", style="dim"),
+                          _phase((child.get("status") or {}).get("phase", "Pending")), "", "", "child run")
+            _task_rows(table, child, below, now, expand, children)
 
 
 def progress_bar(run: dict[str, Any]) -> Table:
@@ -169,14 +217,16 @@ def progress_bar(run: dict[str, Any]) -> Table:
     return grid
 
 
-def render_run(run: dict[str, Any], now: datetime) -> RenderableType:
-    """`argo get`-like view: the header, then the DAG tree."""
-    return Group(run_header(run, now), Text(""), task_tree(run, now))
+def render_run(run: dict[str, Any], now: datetime, expand: bool = False,
+               children: dict[str, dict[str, Any]] | None = None) -> RenderableType:
+    """`argo get`-like view: the header, then the DAG tree (`expand`: forEach instances too;
+    `children`: child runs of workflow tasks, drawn under them)."""
+    return Group(run_header(run, now), Text(""), task_tree(run, now, expand, children))
 
 
-def render_run_live(run: dict[str, Any], now: datetime) -> RenderableType:
+def render_run_live(run: dict[str, Any], now: datetime, expand: bool = False) -> RenderableType:
     """What `dagwright watch` redraws: the header, a progress bar and the DAG tree."""
-    return Group(run_header(run, now), progress_bar(run), Text(""), task_tree(run, now))
+    return Group(run_header(run, now), progress_bar(run), Text(""), task_tree(run, now, expand))
 
 
 def render_run_table(runs: list[dict[str, Any]], now: datetime, all_namespaces: bool = False) -> Table:
@@ -207,9 +257,14 @@ def change_lines(before: dict[str, Any] | None, after: dict[str, Any], now: date
     in_dag = [n for n in _run_dag(after)[0] if n in new_tasks]
     for name in in_dag + sorted(new_tasks.keys() - set(in_dag)):
         task, was = new_tasks[name], old_tasks.get(name) or {}
-        if (was.get("phase"), was.get("attempts")) != (task.get("phase"), task.get("attempts")):
+        counts = for_each_counts(task["forEach"]) if task.get("forEach") else None
+        was_counts = for_each_counts(was["forEach"]) if was.get("forEach") else None
+        if (was.get("phase"), was.get("attempts"), was_counts) != (task.get("phase"), task.get("attempts"), counts):
             phase = task.get("phase", "Pending")
             message = f"  {task['message']}" if task.get("message") else ""
+            if counts is not None:
+                lines.append(f"{stamp}  {SYMBOLS.get(phase, ' ')} {name:<30} {phase:<10} {counts}")
+                continue
             lines.append(f"{stamp}  {SYMBOLS.get(phase, ' ')} {name:<30} {phase:<10} attempt {task.get('attempts', 0)}"
                          f"{message}")
     if (old.get("phase"), old.get("progress")) != (new.get("phase"), new.get("progress")) or before is None:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 
-from dagwright.api.models import GROUP, VERSION
+from dagwright.api.models import GROUP, VERSION, WorkflowSpec
 from dagwright.controller.review import review_run, review_workflow
 
 WEBHOOK_CONFIGURATION = f"validate.{GROUP}"
@@ -86,8 +87,15 @@ def register(workflows_cache: Any) -> None:
     """Register the handlers; `workflows_cache()` returns {(ns, name): Workflow} for run checks."""
 
     @kopf.on.validate(GROUP, VERSION, "workflows", id="workflow", operations=["CREATE", "UPDATE"])
-    def validate_workflow(body: Any, **_: Any) -> None:
-        _refuse(review_workflow(dict(body)))
+    def validate_workflow(body: Any, namespace: str | None, **_: Any) -> None:
+        def lookup(name: str) -> WorkflowSpec | None:
+            other = workflows_cache().get((namespace, name))
+            try:
+                return WorkflowSpec.model_validate(other.get("spec") or {}) if other is not None else None
+            except ValidationError:
+                return None
+
+        _refuse(review_workflow(dict(body), lookup))
 
     @kopf.on.validate(GROUP, VERSION, "workflowruns", id="workflowrun", operations=["CREATE"])
     def validate_run(body: Any, namespace: str | None, **_: Any) -> None:

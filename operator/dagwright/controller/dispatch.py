@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -176,7 +177,9 @@ class Dispatcher:
         """
         now = self.clock()
         try:
-            manifest = build_job(identity, spec, task, job.attempt)
+            if job.item is not None:
+                identity = replace(identity, template_context={**identity.template_context, **dict(job.item_values)})
+            manifest = build_job(identity, spec, task, job.attempt, job.item)
             created = resources.create_job(self.http, manifest)
         except AlreadyExists:
             return self._adopt(key, identity, job, now)
@@ -218,5 +221,5 @@ class Dispatcher:
         now = self.clock()
         self._pod_checked.setdefault(key, set()).add(job.name)
         self.jobs.record(key, ObservedJob(job.name, job.task, job.attempt, JobState.FAILED, now, now, reason,
-                                          failure_kind=FailureKind.REFUSED))
+                                          failure_kind=FailureKind.REFUSED, item=job.item))
         return False

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.models import WorkflowRunSpec, WorkflowSpec
-from dagwright.api.validation import validate_workflow_spec
+from dagwright.api.validation import WorkflowLookup, validate_workflow_spec, workflow_call_problems
 from dagwright.render.checks import (
     param_default_problems,
     placeholder_identity,
@@ -50,13 +50,18 @@ def review_workflow_spec(spec: WorkflowSpec, prefix: str = "spec", run_params: d
     return problems[:MAX_MESSAGES]
 
 
-def review_workflow(body: dict[str, Any]) -> list[str]:
-    """Problems of a Workflow manifest."""
+def review_workflow(body: dict[str, Any], lookup: WorkflowLookup | None = None) -> list[str]:
+    """Problems of a Workflow manifest; `lookup` finds the namespace's other Workflows (for
+    cycles of workflow references and their depth)."""
     try:
         spec = WorkflowSpec.model_validate(body.get("spec") or {})
     except ValidationError as error:
         return validation_messages(error, "spec")
-    return review_workflow_spec(spec)
+    problems = review_workflow_spec(spec)
+    if lookup is not None:
+        name = (body.get("metadata") or {}).get("name", "")
+        problems += [str(p) for p in workflow_call_problems(name, spec, lookup)]
+    return problems[:MAX_MESSAGES]
 
 
 def review_run(body: dict[str, Any], workflow: dict[str, Any] | None) -> list[str]:

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.controller import metrics
+from dagwright.controller.children import ChildRuns, parent_key
 from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
@@ -65,6 +66,7 @@ class RunReconciler:
         self.on_finished: list[Callable[[dict[str, Any]], None]] = []
         self.specs = SpecResolver(http, store, clock)
         self.dispatch = Dispatcher(http, jobs, clock)
+        self.children = ChildRuns(http, store)
         self.pools = PoolBook(http, jobs, queue.add)
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
@@ -84,6 +86,8 @@ class RunReconciler:
             self._wake_waiting_siblings(body)
         elif self.store.observe_run(body, listed):
             self.queue.add(key)
+        if (parent := parent_key(body)) is not None:  # a child run changed: its parent task follows it
+            self.queue.add(parent)
 
     # ----------------------------------------------------------------- one pass
 
@@ -106,7 +110,7 @@ class RunReconciler:
         try:
             await self.dispatch.fetch_pod_details(key, spec, body["metadata"].get("uid", ""))
             await self.pools.look_up(key[0], spec)
-            snapshot, plan = await self._plan(key, body, spec, status, run_spec.cancel, now)
+            snapshot, plan = await self._plan(key, body, spec, status, run_spec, now)
         except ApiError as error:
             self._retry_later(key, error)
             return
@@ -114,17 +118,22 @@ class RunReconciler:
         held = self.pools.reserve(key, spec, plan.create)
         self.pools.set_waiting(key, plan.pool_waiting)
         outcome = Outcome.DONE
-        if plan.create or plan.stop or plan.fail:  # the run's identity and templates only when Jobs are touched
+        if plan.create or plan.stop or plan.fail or plan.create_runs or plan.cancel_runs:
+            # the run's identity and templates only when Jobs (or child runs) are touched
             identity = self.specs.identity(body, run_spec, spec)
             try:
-                if plan.create:
+                if plan.create or plan.create_runs:
                     tasks = plan.status.tasks or {}
                     identity.template_context.update(output_context(tasks))
                     identity.template_context.update(await self.dispatch.large_outputs.context(key[0], tasks))
                 outcome = await self.dispatch.carry_out(key, identity, spec, plan.create, plan.stop, plan.fail)
-            except ApiError as error:  # large outputs could not be loaded: create nothing, look again
-                log.warning("run %s/%s: could not load task outputs, will retry: %s", *key, error)
-                outcome = Outcome.RETRY
+                if outcome != Outcome.RETRY and (plan.create_runs or plan.cancel_runs):
+                    for trouble in await self.children.carry_out(body, identity, spec, plan.create_runs,
+                                                                 plan.cancel_runs):
+                        log.warning("run %s/%s: %s", *key, trouble)
+            except ApiError as error:
+                self._retry_later(key, error)
+                return
             finally:
                 self.pools.release(held)
         if outcome == Outcome.RETRY:
@@ -138,20 +147,27 @@ class RunReconciler:
         metrics.QUEUE_DEPTH.set(self.queue.depth())
 
     async def _plan(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec, status: WorkflowRunStatus,
-                    cancel: bool, now: datetime) -> tuple[RunSnapshot, RunPlan]:
+                    run_spec: WorkflowRunSpec, now: datetime) -> tuple[RunSnapshot, RunPlan]:
         """Plan; if the plan names Jobs the cache lacks, ask the API server and plan again."""
         for _round in range(CONFIRM_ROUNDS):
             snapshot = RunSnapshot(
                 run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
-                now=now, cancel=cancel, admitted=self._admitted(key, body, spec, status),
+                now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
+                context=self._conditions_context(body, run_spec, spec), children=self.children.views(key[0], status),
                 **(_deadline_inputs(body) if spec.deadline else {}))
             plan = plan_run(snapshot)
             if not plan.confirm:
                 break
             await self.dispatch.confirm(key, plan.confirm)
         return snapshot, plan
+
+    def _conditions_context(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> dict[str, str]:
+        """Params and run fields for `when:` and `forEach.from` (built only for workflows that have one)."""
+        if not any(task.when or (task.for_each and task.for_each.from_) for task in spec.tasks):
+            return {}
+        return self.specs.identity(body, run_spec, spec).template_context
 
     async def _store(self, key: RunKey, body: dict[str, Any], status: WorkflowRunStatus,
                      plan: RunPlan, now: datetime) -> None:

@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.frozen import freeze_spec, thaw_spec
-from dagwright.api.models import FINISHED_RUN_PHASES, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.models import FINISHED_RUN_PHASES, MAX_WORKFLOW_NESTING, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
 from dagwright.api.runtime import run_data_interval, run_logical_date
 from dagwright.api.timefmt import format_time
-from dagwright.api.validation import Problem, validate_workflow_spec
+from dagwright.api.validation import Problem, validate_workflow_spec, workflow_call_problems
+from dagwright.controller.children import depth_of
 from dagwright.controller.review import validation_messages
 from dagwright.controller.store import RunStore, workflow_name_of
 from dagwright.kube import resources
@@ -63,8 +64,13 @@ class SpecResolver:
             return thaw_spec(status.frozen_spec), run_spec, status
         if run_spec.retry_of is not None:
             return await self._retried(body, run_spec)
+        if depth_of(body) > MAX_WORKFLOW_NESTING:
+            raise InvalidRun(f"metadata.labels: workflows nested deeper than {MAX_WORKFLOW_NESTING} "
+                             "(a workflow task's child runs another workflow, and so on)")
         spec, generation = await self._resolve(body, run_spec)
         problems = validate_workflow_spec(spec) + await asyncio.to_thread(self._template_problems, body, run_spec, spec)
+        problems += workflow_call_problems(workflow_name_of(body), spec,
+                                           lambda name: self._workflow_spec(body["metadata"]["namespace"], name))
         if problems:
             raise InvalidRun("; ".join(str(p) for p in problems[:10]))
         return spec, run_spec, status.model_copy(
@@ -104,6 +110,14 @@ class SpecResolver:
         except ValidationError as error:
             raise InvalidRun(f"Workflow '{name}': " + format_validation_error(error, "spec")) from error
         return spec, workflow["metadata"].get("generation")
+
+    def _workflow_spec(self, namespace: str, name: str) -> WorkflowSpec | None:
+        """A Workflow of the store, parsed (None when unknown or invalid)."""
+        workflow = self.store.workflow(namespace, name)
+        try:
+            return WorkflowSpec.model_validate(workflow.get("spec") or {}) if workflow is not None else None
+        except ValidationError:
+            return None
 
     def _template_problems(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> list[Problem]:
         # Parameters and their defaults first: the task checks need them to render.

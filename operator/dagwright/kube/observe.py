@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from dagwright.api.timefmt import parse_time
-from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_POOL, LABEL_RUN, LABEL_TASK
+from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_ITEM, LABEL_POOL, LABEL_RUN, LABEL_TASK
 from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob, PodWaiting
 from dagwright.render.kinds import MAIN_CONTAINER
 
@@ -53,7 +53,9 @@ def observe_job(job: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
         task, attempt = labels[LABEL_TASK], int(labels[LABEL_ATTEMPT])
     except (KeyError, ValueError):
         return None
-    return replace(_observe(job, seen_at, task, attempt), pool=labels.get(LABEL_POOL))
+    item = labels.get(LABEL_ITEM)
+    return replace(_observe(job, seen_at, task, attempt), pool=labels.get(LABEL_POOL),
+                   item=int(item) if item is not None and item.isdigit() else None)
 
 
 def _observe(job: dict[str, Any], seen_at: datetime, task: str, attempt: int) -> ObservedJob:

@@ -27,10 +27,12 @@ from dagwright.api.models import (
     TaskStatus,
     WorkflowRunStatus,
 )
-from dagwright.api.names import job_name
+from dagwright.api.names import child_run_name, job_name
 from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.api.vocabulary import EventReason
+from dagwright.planner.child import ChildRunToCreate, judge_child, run_outputs
 from dagwright.planner.dag import topological_order
+from dagwright.planner.fanout import FanOutInput, plan_fan_out, resolve_items
 from dagwright.planner.lateness import assess_lateness, deadline_of, missed_message, with_deadline_missed
 from dagwright.planner.podwait import judge_wait
 from dagwright.planner.pools import POOL_MISSING_REASON, PoolClaim, PoolView, admit_own, waiting_message
@@ -45,6 +47,7 @@ from dagwright.planner.snapshot import (
     Transition,
 )
 from dagwright.planner.triggers import Readiness, assess_trigger
+from dagwright.planner.when import WhenVerdict, assess_when
 
 GROUPED_EVENT_NAMES = 10
 # Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
@@ -136,6 +139,10 @@ def _plan_task(work: _Pass, task: Task) -> TaskStatus:
     previous = (work.snapshot.status.tasks or {}).get(task.name)
     if previous is not None and previous.phase in FINISHED_TASK_PHASES:
         return previous  # a finished task's phase never changes (its dependents were judged on it)
+    if task.for_each is not None:
+        return _plan_for_each(work, task, previous)
+    if task.workflow is not None:
+        return _plan_child(work, task, previous)
     latest = _latest_job(work.snapshot.jobs.get(task.name, []))
     recorded_attempts = previous.attempts if previous else 0
     if latest is not None and latest.attempt >= recorded_attempts:
@@ -274,6 +281,16 @@ def _after_failure(
 
 def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
     pending = previous or TaskStatus(phase=TaskPhase.PENDING, attempts=0)
+    held = _held_back(work, task, pending)
+    if held is not None:
+        return held
+    if work.free_slots < 1:
+        return pending
+    return _start_or_claim(work, task, 1, pending)
+
+
+def _held_back(work: _Pass, task: Task, pending: TaskStatus) -> TaskStatus | None:
+    """The status of a task that may not start (stopping, trigger rule, `when:`), else None."""
     if work.stopping:
         return _cancelled(work, pending, "not started: " + _stop_reason(work))
     upstream = {dep: work.tasks[dep].phase for dep in task.depends_on or []}
@@ -286,9 +303,63 @@ def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskSt
                 "finished_at": format_time(work.snapshot.now),
             }
         )
-    if readiness == Readiness.WAIT or work.free_slots < 1:
+    if readiness == Readiness.WAIT:
         return pending
-    return _start_or_claim(work, task, 1, pending)
+    if task.when is not None:
+        judgement = assess_when(task.when, work.snapshot.context, work.tasks)
+        if judgement.verdict != WhenVerdict.RUN:
+            phase = TaskPhase.SKIPPED if judgement.verdict == WhenVerdict.SKIP else TaskPhase.FAILED
+            return pending.model_copy(update={"phase": phase, "message": judgement.message,
+                                              "finished_at": format_time(work.snapshot.now)})
+    return None
+
+
+def _plan_child(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
+    """A workflow task: held back like any task, then its child run is created and followed."""
+    assert task.workflow is not None
+    current = previous or TaskStatus(phase=TaskPhase.PENDING, attempts=0)
+    name = child_run_name(work.snapshot.run_name, task.name)
+    if current.run is None:
+        held = _held_back(work, task, current)
+        if held is not None or work.free_slots < 1:
+            return held or current
+        work.free_slots -= 1
+        work.plan.create_runs.append(ChildRunToCreate(task=task.name, name=name, workflow=task.workflow.name))
+        return current.model_copy(update={"phase": TaskPhase.RUNNING, "attempts": 1, "run": name,
+                                          "started_at": format_time(work.snapshot.now), "message": f"child run {name}"})
+    child = work.snapshot.children.get(current.run)
+    if child is None and not work.stopping:
+        # Not in the cache (yet, or any more): ask for it again — 409 adopts it, a lost one is made.
+        work.plan.create_runs.append(ChildRunToCreate(task=task.name, name=current.run, workflow=task.workflow.name))
+    status, cancel = judge_child(current, child, work.snapshot.now, work.stopping)
+    if cancel:
+        work.plan.cancel_runs.append(current.run)
+    return status
+
+
+def _plan_for_each(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskStatus:
+    """A forEach task: held back like any task until it may start, then its instances (planner/fanout.py)."""
+    assert task.for_each is not None
+    current = previous or TaskStatus(phase=TaskPhase.PENDING, attempts=0)
+    if current.phase == TaskPhase.PENDING and current.for_each is None:
+        held = _held_back(work, task, current)
+        if held is not None:
+            return held
+    items, problem = resolve_items(task.for_each, work.snapshot.context, work.tasks)
+    if items is None:
+        return current.model_copy(update={"phase": TaskPhase.FAILED, "message": problem,
+                                          "finished_at": format_time(work.snapshot.now)})
+    fan = plan_fan_out(FanOutInput(
+        run_name=work.snapshot.run_name, task=task.name, items=items, previous=current,
+        jobs=work.snapshot.jobs.get(task.name, []), policy=effective_retry_policy(work.snapshot.spec, task),
+        for_each=task.for_each, free_slots=work.free_slots, now=work.snapshot.now, stopping=work.stopping,
+        stop_reason=_stop_reason(work) if work.stopping else "", start_grace_seconds=work.snapshot.start_grace_seconds))
+    work.plan.create += fan.create
+    work.plan.stop += fan.stop
+    work.plan.fail += fan.fail
+    work.requeue += fan.requeue
+    work.free_slots -= len(fan.create)
+    return fan.status
 
 
 def _start_or_claim(work: _Pass, task: Task, attempt: int, current: TaskStatus) -> TaskStatus:
@@ -361,12 +432,20 @@ def _free_slots(snapshot: RunSnapshot) -> float:
     limit = snapshot.spec.max_parallel_tasks
     if limit is None:
         return float(MAX_CREATES_PER_PASS)
-    active = sum(
-        1
-        for jobs in snapshot.jobs.values()
-        if (latest := _latest_job(jobs)) is not None and latest.state == JobState.ACTIVE
-    )
+    active = sum(_active_attempts(jobs) for jobs in snapshot.jobs.values())
     return float(min(limit - active, MAX_CREATES_PER_PASS))
+
+
+def _active_attempts(jobs: list[ObservedJob]) -> int:
+    """Running attempts of one task: its newest Job's, or each forEach instance's newest."""
+    if not jobs or jobs[0].item is None:
+        latest = _latest_job(jobs)
+        return 1 if latest is not None and latest.state == JobState.ACTIVE else 0
+    newest: dict[int | None, ObservedJob] = {}
+    for job in jobs:
+        if job.item not in newest or job.attempt > newest[job.item].attempt:
+            newest[job.item] = job
+    return sum(1 for job in newest.values() if job.state == JobState.ACTIVE)
 
 
 def _run_deadline(snapshot: RunSnapshot, started_at: datetime) -> datetime | None:
@@ -391,6 +470,7 @@ def _run_status(work: _Pass, started_at: str, run_timed_out: bool) -> WorkflowRu
     finished = sum(1 for t in tasks.values() if t.phase in FINISHED_TASK_PHASES)
     failed = [n for n, t in tasks.items() if t.phase == TaskPhase.FAILED]
     previous = work.snapshot.status
+    outputs: dict[str, str] | None = None
     phase, message = RunPhase.RUNNING, None
     if work.snapshot.cancel:
         phase, message = RunPhase.CANCELLED, "cancelled by spec.cancel"
@@ -402,6 +482,7 @@ def _run_status(work: _Pass, started_at: str, run_timed_out: bool) -> WorkflowRu
             message = f"{len(failed)} task(s) failed: " + ", ".join(failed[:GROUPED_EVENT_NAMES])
         else:
             phase, message = RunPhase.SUCCEEDED, "all tasks finished"
+            outputs = run_outputs(work.snapshot.spec, tasks)
     update: dict[str, object] = {
         "phase": phase,
         "message": message,
@@ -409,6 +490,8 @@ def _run_status(work: _Pass, started_at: str, run_timed_out: bool) -> WorkflowRu
         "started_at": started_at,
         "tasks": tasks,
     }
+    if outputs is not None:
+        update["outputs"] = outputs
     if phase in FINISHED_RUN_PHASES:
         finished_at = previous.finished_at or format_time(work.snapshot.now)
         update["finished_at"] = finished_at

@@ -6,11 +6,13 @@ The controller fills a `RunSnapshot` from what the API server holds; `plan_run` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
 from dagwright.api.models import EventType, WorkflowRunStatus, WorkflowSpec
+from dagwright.planner.child import ChildRunToCreate, ChildView
 from dagwright.planner.pools import PoolClaim, PoolView
 
 # Default of RunSnapshot.start_grace_seconds (`dagwright operator --pod-start-grace`).
@@ -67,6 +69,7 @@ class ObservedJob:
     waiting: PodWaiting | None = None  # an active attempt whose pod has not started (real nodes)
     exit_code: int | None = None  # the main container's exit code, when its pod said (kind EXIT)
     pool: str | None = None  # the pool whose slot the attempt holds while unfinished (its label)
+    item: int | None = None  # the forEach instance (item index) the attempt belongs to (its label)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,11 @@ class RunSnapshot:
     # without them a logicalDate deadline is not judged.
     logical_date: datetime | None = None
     created_at: datetime | None = None
+    # The run's params and fields by template name ('params.day', 'run.logicalDate'), for
+    # `when:` conditions; filled only for workflows that have one.
+    context: Mapping[str, str] = field(default_factory=dict)
+    # Child WorkflowRuns of workflow tasks, by name, as the cache holds them (planner/child.py).
+    children: Mapping[str, ChildView] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,8 @@ class JobToCreate:
     task: str
     attempt: int
     name: str
+    item: int | None = None  # a forEach instance: the item's index
+    item_values: tuple[tuple[str, str], ...] = ()  # its template names: item, item.KEY, itemIndex
 
 
 @dataclass
@@ -131,3 +141,6 @@ class RunPlan:
     confirm: list[str] = field(default_factory=list)
     # Tasks ready to start that wait for a pool slot, by pool (the controller tells other runs).
     pool_waiting: dict[str, list[PoolClaim]] = field(default_factory=dict)
+    # Child WorkflowRuns of workflow tasks to create, and to ask to cancel (by name).
+    create_runs: list[ChildRunToCreate] = field(default_factory=list)
+    cancel_runs: list[str] = field(default_factory=list)

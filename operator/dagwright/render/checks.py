@@ -65,8 +65,12 @@ def template_problems(spec: WorkflowSpec, identity: RunIdentity) -> list[Problem
             problems.append(Problem(where, f"uses outputs of '{producer}', which is not one of its dependencies"))
         if strangers:
             continue
-        context = OutputPlaceholders(identity.template_context, upstream)
+        context = OutputPlaceholders(identity.template_context, upstream, items=task.for_each is not None)
         try:
+            if task.workflow is not None:  # no Job: its child run's params are rendered
+                for value in (task.workflow.params or {}).values():
+                    render_string(value, context)
+                continue
             build_job(replace(identity, template_context=context), spec, task, 1)
         except TemplateError as error:
             problems.append(Problem(where, str(error)))

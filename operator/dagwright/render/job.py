@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.api.models import API_VERSION, Task, WorkflowSpec
-from dagwright.api.names import job_name, label_value
-from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_POOL, LABEL_RUN, LABEL_TASK, LABEL_WORKFLOW, MANAGED_BY
+from dagwright.api.names import instance_job_name, job_name, label_value
+from dagwright.api.vocabulary import LABEL_ATTEMPT, LABEL_ITEM, LABEL_POOL, LABEL_RUN, LABEL_TASK, LABEL_WORKFLOW, MANAGED_BY
 from dagwright.render.kinds import build_kind_pod
 from dagwright.render.large_outputs import outputs_volume, wrap_for_large_outputs
 from dagwright.render.merge import deep_merge
@@ -105,9 +105,12 @@ def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], c
     return render_value(pod, context)
 
 
-def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int) -> dict[str, Any]:
-    """The Job manifest for `attempt` (1-based) of `task` in `run`."""
+def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int, item: int | None = None) -> dict[str, Any]:
+    """The Job manifest for `attempt` (1-based) of `task` in `run` (of instance `item` of a forEach task;
+    its item's template names are in `run.template_context`)."""
     labels = build_labels(run, task.name, attempt)
+    if item is not None:
+        labels[LABEL_ITEM] = str(item)
     if task.pool:
         labels[LABEL_POOL] = task.pool  # counted as a held slot while the attempt is unfinished
     job_spec: dict[str, Any] = {
@@ -124,7 +127,8 @@ def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int) ->
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": job_name(run.name, task.name, attempt),
+            "name": job_name(run.name, task.name, attempt) if item is None
+            else instance_job_name(run.name, task.name, item, attempt),
             "namespace": run.namespace,
             "labels": labels,
             "ownerReferences": [build_owner_reference(run)],

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from dagwright.api.expression import ExpressionError, names_in, parse_expression
 from dagwright.api.models import Task, WorkflowSpec
 from dagwright.render.templating import placeholders
 
@@ -33,12 +34,11 @@ def _strings(value: Any) -> Iterator[str]:
 
 def output_references(task: Task) -> list[tuple[str, str]]:
     """(task, key) pairs that `task` reads as {{ tasks.TASK.outputs.KEY }}."""
-    found = []
-    for text in _strings(task.model_dump(mode="json")):
-        for name in placeholders(text):
-            if match := _OUTPUT_KEY.match(name):
-                found.append((match.group(1), match.group(2)))
-    return found
+    return [ref for text in _strings(task.model_dump(mode="json")) for ref in _references_in(text)]
+
+
+def _references_in(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for name in placeholders(text) if (m := _OUTPUT_KEY.match(name))]
 
 
 _USED_CACHE: dict[int, tuple[WorkflowSpec, frozenset[str]]] = {}
@@ -50,12 +50,31 @@ def tasks_with_read_outputs(spec: WorkflowSpec) -> frozenset[str]:
     cached = _USED_CACHE.get(id(spec))
     if cached is not None and cached[0] is spec:
         return cached[1]
-    used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task))
-    used |= {task.name for task in spec.tasks if task.large_outputs}
+    declared = {p for output in spec.outputs or [] for p, _ in _references_in(output.value)}  # spec.outputs
+    used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task)
+                     ) | condition_producers(spec) | declared
+    used |= {task.name for task in spec.tasks if task.large_outputs}  # collected, size-checked in any case
     if len(_USED_CACHE) >= 256:
         _USED_CACHE.pop(next(iter(_USED_CACHE)))
     _USED_CACHE[id(spec)] = (spec, used)
     return used
+
+
+def condition_producers(spec: WorkflowSpec) -> frozenset[str]:
+    """Tasks whose outputs a `when:` condition reads (tasks.TASK.outputs.KEY)."""
+    found: set[str] = set()
+    for task in spec.tasks:
+        if task.when is None:
+            continue
+        try:
+            tree = parse_expression(task.when)
+        except ExpressionError:
+            continue
+        for name in names_in(tree):
+            parts = name.path.split(".")
+            if parts[0] == "tasks" and len(parts) == 4 and parts[2] == "outputs":
+                found.add(parts[1])
+    return frozenset(found)
 
 
 def ancestors(spec: WorkflowSpec, name: str) -> set[str]:
@@ -99,11 +118,16 @@ def output_context(tasks: dict[str, Any]) -> dict[str, str]:
 class OutputPlaceholders(dict[str, str]):
     """A template context that also accepts tasks.X.outputs.K for X in `producers` (validation)."""
 
-    def __init__(self, base: dict[str, str], producers: set[str]) -> None:
+    def __init__(self, base: dict[str, str], producers: set[str], items: bool = False) -> None:
         super().__init__(base)
         self.producers = producers
+        if items:  # a forEach task: its instances' item names
+            self.update({"item": "<item>", "itemIndex": "<itemIndex>"})
+        self.for_each = items
 
     def _allowed(self, key: object) -> bool:
+        if self.for_each and str(key).startswith("item."):
+            return True
         match = _OUTPUT_KEY.match(str(key))
         return bool(match and match.group(1) in self.producers)
 

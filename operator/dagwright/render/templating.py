@@ -1,7 +1,8 @@
 """Safe `{{ scope.name }}` templating of task strings: substitution only, never code.
 
 Pure. Known scopes: `params.NAME`, `run.name`, `run.namespace`, `run.logicalDate`,
-`run.dataIntervalStart`, `run.dataIntervalEnd`, `workflow.name`. An unknown name raises
+`run.dataIntervalStart`, `run.dataIntervalEnd`, `workflow.name`; in a forEach task also
+`item`, `item.KEY` and `itemIndex`. An unknown name raises
 `TemplateError` naming it, so a typo fails the run (or the apply) instead of running with "".
 So does anything else between `{{` and `}}` — `{{ date }}`, `{{ 7*7 }}`, `{{ run.name | upper }}`,
 code: it is refused, quoted, and never evaluated (nor passed on verbatim). Literal double braces
@@ -15,7 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z0-9_][\w-]*)+)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*(item|itemIndex|[A-Za-z_][\w]*(?:\.[A-Za-z0-9_][\w-]*)+)\s*\}\}")
+"""`{{ scope.name }}`, and the two bare names of a forEach instance: `{{ item }}`, `{{ itemIndex }}`."""
 
 
 _LOOKS_LIKE_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)

@@ -135,3 +135,59 @@ def test_the_runs_table_lists_name_workflow_phase_and_progress():
 )
 def test_a_runs_duration(status, expected):
     assert run_duration(status, NOW) == expected
+
+
+FAN_OUT_RUN = {
+    "metadata": {"name": "files", "namespace": "data"},
+    "spec": {"workflowSpec": {"tasks": [{"name": "list"}, {"name": "per-file", "dependsOn": ["list"]}]}},
+    "status": {"phase": "Running", "progress": "1/2", "tasks": {
+        "list": {"phase": "Succeeded", "attempts": 1},
+        "per-file": {"phase": "Running", "attempts": 1, "message": "2/5 items succeeded (1 failed, 1 allowed)",
+                     "forEach": {"items": 5, "succeeded": 2, "running": 1, "failed": 1, "pending": 1,
+                                 "states": "SSFR.",
+                                 "failures": [{"index": 2, "attempts": 3, "job": "j",
+                                               "message": "attempt 3 failed: exit code 1"}]}},
+    }},
+}
+
+
+def test_a_for_each_task_is_one_line_with_its_counts():
+    text = as_text(render_run(FAN_OUT_RUN, NOW))
+    line = next(line for line in text.splitlines() if "per-file" in line)
+    assert "×5" in line
+    assert "5 items: 2 succeeded, 1 running, 1 failed, 1 pending  (2/5 items succeeded (1 failed, 1 allowed))" in line
+    assert "per-file[" not in text
+
+
+def test_expand_lists_every_instance_with_the_failed_ones_message():
+    lines = as_text(render_run(FAN_OUT_RUN, NOW, expand=True)).splitlines()
+    rows = [line.split() for line in lines if "per-file[" in line]
+    assert [r[0].lstrip("│├└─") for r in rows] == [f"per-file[{i}]" for i in range(5)]
+    assert [r[2] for r in rows] == ["Succeeded", "Succeeded", "Failed", "Running", "Pending"]
+    failed = next(line for line in lines if "per-file[2]" in line)
+    assert "3" in failed.split() and "attempt 3 failed: exit code 1" in failed
+
+
+def test_watch_prints_a_line_when_the_counts_of_a_for_each_task_change():
+    after = {**FAN_OUT_RUN, "status": {**FAN_OUT_RUN["status"], "tasks": {
+        **FAN_OUT_RUN["status"]["tasks"],
+        "per-file": {**FAN_OUT_RUN["status"]["tasks"]["per-file"],
+                     "forEach": {**FAN_OUT_RUN["status"]["tasks"]["per-file"]["forEach"], "succeeded": 3, "running": 0}}}}}
+    lines = change_lines(FAN_OUT_RUN, after, NOW)
+    assert lines == ["02:10:00  ● per-file                       Running    5 items: 3 succeeded, 1 failed, 1 pending"]
+
+
+def test_a_workflow_task_shows_its_child_runs_tree_under_it():
+    parent = {"metadata": {"name": "daily", "namespace": "data"},
+              "spec": {"workflowSpec": {"tasks": [{"name": "ingest"}, {"name": "report", "dependsOn": ["ingest"]}]}},
+              "status": {"phase": "Running", "tasks": {"ingest": {"phase": "Running", "attempts": 1, "run": "daily-ingest-x"},
+                                                        "report": {"phase": "Pending"}}}}
+    child = {"metadata": {"name": "daily-ingest-x", "namespace": "data"},
+             "spec": {"workflowSpec": {"tasks": [{"name": "extract"}, {"name": "load", "dependsOn": ["extract"]}]}},
+             "status": {"phase": "Running", "tasks": {"extract": {"phase": "Succeeded", "attempts": 1},
+                                                       "load": {"phase": "Running", "attempts": 1}}}}
+    lines = [line.rstrip() for line in as_text(render_run(parent, NOW, children={"daily-ingest-x": child})).splitlines()]
+    names = [line.split()[0] + " " + line.split()[1] if "⤷" in line else line.split()[0]
+             for line in lines if line.strip().startswith(("└", "├", "│", "⤷"))]
+    assert names == ["└─ingest", "⤷ daily-ingest-x", "└─extract", "└─load", "└─report"]
+    assert any("⤷ daily-ingest-x" in line and "Running" in line for line in lines)

@@ -36,28 +36,31 @@ class World:
     max_running_seen: int = 0
     plans: list[RunPlan] = field(default_factory=list)
     confirmed_missing: frozenset[str] = frozenset()  # Jobs the API server said are gone
+    context: dict[str, str] = field(default_factory=dict)  # params and run fields (`when:`)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> outputs of its success
+    children: dict[str, Any] = field(default_factory=dict)  # child run name -> ChildView (workflow tasks)
 
     def snapshot(self) -> RunSnapshot:
         return RunSnapshot(
             run_name=self.run_name, spec=self.spec, status=self.status,
             jobs={k: list(v) for k, v in self.jobs.items()}, now=self.now, cancel=self.cancel,
-            confirmed_missing=self.confirmed_missing,
+            confirmed_missing=self.confirmed_missing, context=self.context, children=self.children,
         )
 
     def step(self) -> RunPlan:
         plan = plan_run(self.snapshot())
         self.plans.append(plan)
         for job in plan.create:
-            self.created.append((job.task, job.attempt))
+            self.created.append((job.task if job.item is None else f"{job.task}[{job.item}]", job.attempt))
             self.jobs.setdefault(job.task, []).append(
                 ObservedJob(name=job.name, task=job.task, attempt=job.attempt,
-                            state=JobState.ACTIVE, started_at=self.now)
+                            state=JobState.ACTIVE, started_at=self.now, item=job.item)
             )
         for name in plan.stop:
             for task, jobs in self.jobs.items():
                 self.jobs[task] = [
                     ObservedJob(j.name, j.task, j.attempt, JobState.FAILED, j.started_at, self.now,
-                                "stopped", stopped=True) if j.name == name else j
+                                "stopped", stopped=True, item=j.item) if j.name == name else j
                     for j in jobs
                 ]
         self.status = plan.status
@@ -71,11 +74,14 @@ class World:
         for task, jobs in self.jobs.items():
             updated = []
             for j in jobs:
-                outcome = self.outcomes.get((task, j.attempt), self.outcomes.get((task, 0), "ok"))
+                key = task if j.item is None else f"{task}[{j.item}]"  # a forEach instance: "task[3]"
+                outcome = self.outcomes.get((key, j.attempt), self.outcomes.get((key, 0), "ok"))
                 if j.state == JobState.ACTIVE and outcome != "hang":
                     state = JobState.SUCCEEDED if outcome == "ok" else JobState.FAILED
+                    outputs = tuple(self.outputs[key].items()) if key in self.outputs else None
                     j = ObservedJob(j.name, j.task, j.attempt, state, j.started_at, self.now,
-                                    **_failure(outcome))
+                                    **_failure(outcome), **({"outputs": outputs} if outcome == "ok" else {}),
+                                    item=j.item)
                 updated.append(j)
             self.jobs[task] = updated
 
