@@ -29,7 +29,8 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "pod_log": (),  # `dagwright logs`
     "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get"),
                    ("dagwright.io", "pools", "get")),  # a Pool the watch has not shown yet
-    "list_custom": (),  # `dagwright list`; the operator's lists are kopf's
+    # the operator lists runs once at start (triggers must see them all); also `dagwright list`
+    "list_custom": (("dagwright.io", "workflowruns", "list"),),
     "custom_path": (),  # `dagwright watch`: list + watch of one run by name
     "create_custom": (("dagwright.io", "workflowruns", "create"),),  # the scheduler
     "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run

@@ -127,6 +127,8 @@ WORKFLOW = KindDef(
         PrinterColumn("Suspended", "boolean", ".spec.suspend", "New scheduled runs stopped."),
         PrinterColumn("Last Run", "string", ".status.lastRun", "Name of the latest run (scheduled, triggered or manual)."),
         PrinterColumn("Last Status", "string", ".status.lastRunPhase", "Phase of the latest run."),
+        PrinterColumn("Waiting For", "string", ".status.triggers.waitingFor",
+                      "What the next triggered run waits for (spec.triggers)."),
         _AGE,
         PrinterColumn("Last Schedule", "date", ".status.lastScheduleTime", "Latest scheduled fire.", priority=1),
         # string, not date: kubectl shows a future date as "<invalid>".

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from dagwright.api.base import ApiModel
+from dagwright.api.triggers import TriggerStatus, WorkflowTriggers
 
 GROUP = "dagwright.io"
 VERSION = "v1alpha1"
@@ -352,6 +353,16 @@ class Task(ApiModel):
         0, ge=-1000, le=1000,
         description="Order among pool users of equally old runs: higher goes first.",
     )
+    depends_on_past: bool = Field(
+        False,
+        description="Start only once this task Succeeded (or was Skipped) in the run of the previous "
+        "logical date of this workflow (Airflow's depends_on_past); the first run does not wait.",
+    )
+    publish_outputs: bool = Field(
+        False,
+        description="Keep this task's outputs on the run's status even when no later task reads "
+        "them, so Workflows triggered by this one can take parameters from them.",
+    )
 
     def kind(self) -> str | None:
         """The task kind that is set, or None when none or several are."""
@@ -492,6 +503,11 @@ class WorkflowSpec(ApiModel):
         None,
         description="A run not finished by then gets the DeadlineMissed condition and Event at "
         "that moment, and notifications with on: [DeadlineMissed] are sent.",
+    )
+    triggers: WorkflowTriggers | None = Field(
+        None,
+        description="Start a run when other Workflows' runs end (exactly once per event); "
+        "concurrencyPolicy and suspend apply as for the schedule.",
     )
 
 
@@ -662,3 +678,4 @@ class WorkflowStatus(ApiModel):
         None, description="Valid (False for an invalid cron expression or time zone)."
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
+    triggers: TriggerStatus | None = Field(None, description="What spec.triggers has handled and waits for.")

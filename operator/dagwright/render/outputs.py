@@ -45,11 +45,12 @@ _USED_CACHE: dict[int, tuple[WorkflowSpec, frozenset[str]]] = {}
 
 
 def tasks_with_used_outputs(spec: WorkflowSpec) -> frozenset[str]:
-    """Names of the tasks whose outputs some task reads (memoised per frozen spec object)."""
+    """Names of the tasks whose outputs some task reads, or that publish them (memoised per spec object)."""
     cached = _USED_CACHE.get(id(spec))
     if cached is not None and cached[0] is spec:
         return cached[1]
     used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task))
+    used |= {task.name for task in spec.tasks if task.publish_outputs}  # read by triggered workflows
     if len(_USED_CACHE) >= 256:
         _USED_CACHE.pop(next(iter(_USED_CACHE)))
     _USED_CACHE[id(spec)] = (spec, used)
