@@ -37,6 +37,7 @@ from dagwright.planner.admission import RunInLine, assess_admission
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.invalid import plan_invalid_run
 from dagwright.planner.lateness import keep_deadline_records
+from dagwright.planner.past import PastRun, assess_past
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
 from dagwright.render.outputs import output_context
@@ -141,6 +142,7 @@ class RunReconciler:
                 now=now, cancel=cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
+                past_waiting=self._past_waiting(key, body, spec),
                 **(_deadline_inputs(body) if spec.deadline else {}))
             plan = plan_run(snapshot)
             if not plan.confirm:
@@ -193,15 +195,32 @@ class RunReconciler:
         line = [_in_line(b) for _k, b in self.store.runs_of(key[0], workflow_name_of(body))]
         return assess_admission(_in_line(body, bool(status.started_at)), line, spec.max_active_runs)
 
+    def _past_waiting(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec) -> dict[str, str]:
+        """dependsOnPast tasks that must wait, judged from the workflow's other runs (planner/past.py)."""
+        tasks = [task.name for task in spec.tasks if task.depends_on_past]
+        if not tasks:
+            return {}
+        others = [PastRun(b["metadata"]["name"], _logical_date(b), is_finished(b),
+                          {name: str(t.phase) for name, t in (self.store.status_of(b).tasks or {}).items()})
+                  for other_key, b in self.store.runs_of(key[0], workflow_name_of(body)) if other_key != key]
+        return assess_past(tasks, body["metadata"]["name"], _logical_date(body), others)
+
     def _wake_waiting_siblings(self, body: dict[str, Any]) -> None:
         for other_key, other in self.store.runs_of(body["metadata"]["namespace"], workflow_name_of(body)):
             if run_phase(other) in _WAITING:
+                self.queue.add(other_key)
+
+    def _wake_unfinished_siblings(self, body: dict[str, Any]) -> None:
+        """A run finished: its workflow's later runs may have tasks waiting for it (dependsOnPast)."""
+        for other_key, other in self.store.runs_of(body["metadata"]["namespace"], workflow_name_of(body)):
+            if not is_finished(other):
                 self.queue.add(other_key)
 
     def _finished(self, body: dict[str, Any]) -> None:
         self.dispatch.forget_run(run_key(body))
         self.pools.forget_run(run_key(body))
         self._wake_waiting_siblings(body)
+        self._wake_unfinished_siblings(body)
         for callback in self.on_finished:
             callback(body)
 
@@ -250,6 +269,11 @@ class RunReconciler:
         self.store.observe_written({**updated, "apiVersion": updated.get("apiVersion", API_VERSION),
                                     "kind": updated.get("kind", "WorkflowRun")})
         return True
+
+
+def _logical_date(body: dict[str, Any]) -> datetime:
+    """A run's logical date: spec.logicalDate, else its creation time."""
+    return parse_time((body.get("spec") or {}).get("logicalDate") or body["metadata"]["creationTimestamp"])
 
 
 def _deadline_inputs(body: dict[str, Any]) -> dict[str, datetime | None]:

@@ -50,6 +50,9 @@ GROUPED_EVENT_NAMES = 10
 # Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
 # neither delays its first Jobs nor holds back the dependents of tasks finishing meanwhile.
 MAX_CREATES_PER_PASS = 1000
+# A task waiting for the previous logical date's run (dependsOnPast) is looked at again this often,
+# besides the wake-up the controller gives a workflow's runs whenever one of them finishes.
+PAST_RECHECK_SECONDS = 30.0
 
 
 @dataclass
@@ -288,6 +291,12 @@ def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskSt
         )
     if readiness == Readiness.WAIT or work.free_slots < 1:
         return pending
+    waiting_for_past = work.snapshot.past_waiting.get(task.name)
+    if waiting_for_past is not None:
+        work.requeue.append(PAST_RECHECK_SECONDS)  # the previous run is woken on its own changes too
+        return pending.model_copy(update={"message": waiting_for_past})
+    if task.depends_on_past and pending.message:
+        pending = pending.model_copy(update={"message": None})  # no longer waiting for the past
     return _start_or_claim(work, task, 1, pending)
 
 

@@ -92,6 +92,9 @@ class RunSnapshot:
     # without them a logicalDate deadline is not judged.
     logical_date: datetime | None = None
     created_at: datetime | None = None
+    # dependsOnPast tasks that may not start yet, with the message naming the run they wait for
+    # (planner/past.py decides it from the workflow's other runs).
+    past_waiting: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
