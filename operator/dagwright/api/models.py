@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from dagwright.api.base import ApiModel
+from dagwright.api.checks import CheckResult, CheckSpec
 from dagwright.api.triggers import TriggerStatus, WorkflowTriggers
 
 GROUP = "dagwright.io"
@@ -358,6 +359,11 @@ class Task(ApiModel):
         description="Start only once this task Succeeded (or was Skipped) in the run of the previous "
         "logical date of this workflow (Airflow's depends_on_past); the first run does not wait.",
     )
+    check: CheckSpec | None = Field(
+        None,
+        description="Make the task a data quality check: its outputs `passed`, `rows`, `message` are "
+        "its verdict, and `severity` says what a failed check does to the tasks after it.",
+    )
     publish_outputs: bool = Field(
         False,
         description="Keep this task's outputs on the run's status even when no later task reads "
@@ -628,11 +634,17 @@ class WorkflowRunStatus(ApiModel):
         # managedFields (and so the object) small for runs of thousands of tasks.
         json_schema_extra={"x-kubernetes-map-type": "atomic"},
     )
+    checks: dict[str, CheckResult] | None = Field(
+        None,
+        description="Results of the run's check tasks (spec.tasks[].check), by task name.",
+        json_schema_extra={"x-kubernetes-map-type": "atomic"},
+    )
     conditions: list[Condition] | None = Field(
         None,
         description="Ready (True once Succeeded), Reconciling (while Pending, Queued or Running), "
         "Stalled (Failed or Cancelled); Valid (False for an invalid spec), Notified, DeadlineMissed "
-        "(True from the moment the run missed spec.deadline) and DeadlineNotified when relevant.",
+        "(True from the moment the run missed spec.deadline), DeadlineNotified, and Warning (True while a "
+        "Warning-severity check failed) when relevant.",
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
 

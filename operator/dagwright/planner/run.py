@@ -30,6 +30,7 @@ from dagwright.api.models import (
 from dagwright.api.names import job_name
 from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.api.vocabulary import EventReason
+from dagwright.planner.checks import apply_verdict, blocked_by_check, check_transitions, with_check_results
 from dagwright.planner.dag import topological_order
 from dagwright.planner.lateness import assess_lateness, deadline_of, missed_message, with_deadline_missed
 from dagwright.planner.podwait import judge_wait
@@ -98,11 +99,11 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
     for name in topological_order(snapshot.spec):
         work.tasks[name] = _plan_task(work, by_name[name])
     pool_transitions = _admit_pool_claims(work)
-    new_status = _run_status(work, started_at, run_timed_out)
+    new_status = with_check_results(snapshot.spec, _run_status(work, started_at, run_timed_out), format_time(now))
     work.plan.status = new_status
     work.plan.transitions = _run_transitions(status, new_status) + _task_transitions(
         status, new_status
-    ) + pool_transitions
+    ) + pool_transitions + check_transitions(status, new_status)
     if new_status.phase not in FINISHED_RUN_PHASES:
         due = _judge_deadline(snapshot, started, work.plan)
         if due is not None:
@@ -186,10 +187,11 @@ def _from_job(
     finished_at = format_time(job.finished_at or now)
     if job.state == JobState.SUCCEEDED and not job.outputs_error:
         outputs = dict(job.outputs) if job.outputs else None
-        return base.model_copy(
+        succeeded = base.model_copy(
             update={"phase": TaskPhase.SUCCEEDED, "finished_at": finished_at, "message": None,
                     "outputs": outputs}
         )
+        return succeeded if task.check is None else apply_verdict(task.check, succeeded)
     failure = job.outputs_error or job.failure or "failed"
     if job.stopped:
         return _cancelled(work, base, previous.message if previous and previous.message else "stopped")
@@ -285,7 +287,7 @@ def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskSt
         return pending.model_copy(
             update={
                 "phase": TaskPhase.SKIPPED,
-                "message": reason,
+                "message": blocked_by_check(work.snapshot.spec, task.depends_on or [], work.tasks) or reason,
                 "finished_at": format_time(work.snapshot.now),
             }
         )

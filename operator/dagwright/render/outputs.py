@@ -50,7 +50,8 @@ def tasks_with_used_outputs(spec: WorkflowSpec) -> frozenset[str]:
     if cached is not None and cached[0] is spec:
         return cached[1]
     used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task))
-    used |= {task.name for task in spec.tasks if task.publish_outputs}  # read by triggered workflows
+    # read by triggered workflows, or a check's verdict
+    used |= {task.name for task in spec.tasks if task.publish_outputs or task.check is not None}
     if len(_USED_CACHE) >= 256:
         _USED_CACHE.pop(next(iter(_USED_CACHE)))
     _USED_CACHE[id(spec)] = (spec, used)
