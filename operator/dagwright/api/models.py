@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
+from dagwright.api.assets import AssetRef
 from dagwright.api.base import ApiModel
 from dagwright.api.checks import CheckResult, CheckSpec
 from dagwright.api.triggers import TriggerStatus, WorkflowTriggers
@@ -358,6 +359,14 @@ class Task(ApiModel):
         False,
         description="Start only once this task Succeeded (or was Skipped) in the run of the previous "
         "logical date of this workflow (Airflow's depends_on_past); the first run does not wait.",
+    )
+    produces: list[AssetRef] | None = Field(
+        None, max_length=32,
+        description="Data assets the task writes: a Succeeded task records a materialization on each "
+        "(DataAsset objects, `kubectl get dataassets`).",
+    )
+    consumes: list[AssetRef] | None = Field(
+        None, max_length=32, description="Data assets the task reads (for the asset graph and lineage).",
     )
     check: CheckSpec | None = Field(
         None,

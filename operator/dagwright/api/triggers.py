@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from dagwright.api.assets import AssetTrigger
 from dagwright.api.base import ApiModel
 
 PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -59,12 +60,22 @@ class TriggerParam(ApiModel):
 class WorkflowTriggers(ApiModel):
     """Events that start runs of this Workflow, exactly once per event."""
 
-    workflows: list[UpstreamWorkflow] = Field(
-        min_length=1, max_length=MAX_UPSTREAMS,
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
+        {"rule": "has(self.workflows) || has(self.assets)", "message": "triggers: set workflows, assets or both"}]})
+
+    workflows: list[UpstreamWorkflow] | None = Field(
+        None, min_length=1, max_length=MAX_UPSTREAMS,
         description="Upstream Workflows. With one, each of its runs that ends as `when` says starts one "
         "run here. With several, a run starts once every one of them has such a run for the same "
         "logical date (a join). The triggered run carries that logical date and the first upstream's "
         "data interval.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    assets: list[AssetTrigger] | None = Field(
+        None, min_length=1, max_length=MAX_UPSTREAMS,
+        description="Data assets: a run starts once every listed asset (and every listed workflow) has "
+        "a materialization for the same day (their logical dates' UTC date), exactly once per such "
+        "set. A materialization whose checks failed does not count.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
     params: list[TriggerParam] | None = Field(

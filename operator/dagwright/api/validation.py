@@ -111,7 +111,7 @@ def _trigger_problems(spec: WorkflowSpec) -> list[Problem]:
     if spec.triggers is None:
         return []
     problems = []
-    upstreams = {entry.name for entry in spec.triggers.workflows}
+    upstreams = {entry.name for entry in spec.triggers.workflows or []}
     declared = {param.name for param in spec.params or []}
     for i, param in enumerate(spec.triggers.params or []):
         where = f"spec.triggers.params[{i}] ({param.name})"

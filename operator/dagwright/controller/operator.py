@@ -109,6 +109,7 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     workflow_queue = WorkQueue()
     workflows = WorkflowReconciler(http, STATE.store, reconciler, events, workflow_queue)
     reconciler.on_finished.append(workflows.run_changed)
+    reconciler.assets.on_changed.append(workflows.asset_changed)
     STATE.reconciler, STATE.workflows = reconciler, workflows
     jobs.start()
     STATE.tasks = [asyncio.create_task(events.run(), name="events")]

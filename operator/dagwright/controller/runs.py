@@ -17,9 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from dagwright.api.frozen import thaw_spec
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunStatus, WorkflowSpec
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.controller import metrics
+from dagwright.controller.assets import AssetRecorder
 from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
@@ -67,6 +69,7 @@ class RunReconciler:
         self.specs = SpecResolver(http, store, clock)
         self.dispatch = Dispatcher(http, jobs, clock)
         self.pools = PoolBook(http, jobs, queue.add)
+        self.assets = AssetRecorder(http)
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
         self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending)
@@ -96,6 +99,8 @@ class RunReconciler:
         if status.phase in FINISHED_RUN_PHASES:
             self.notifier.notify_if_due(body, status)
             self.notifier.notify_deadline_if_due(body, status)  # missed just before it finished
+            if status.frozen_spec:  # a crash may have come between its last status write and this
+                await self._record_assets(body, thaw_spec(status.frozen_spec), status)
             return
         now = self.clock()
         try:
@@ -128,6 +133,7 @@ class RunReconciler:
             return
         metrics.record_plan(snapshot, plan, self.clock())
         await self._store(key, body, status, plan, now)
+        await self._record_assets(body, spec, plan.status)
         if outcome == Outcome.REPLAN:
             self.queue.add(key)
         metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
@@ -194,6 +200,10 @@ class RunReconciler:
             return True
         line = [_in_line(b) for _k, b in self.store.runs_of(key[0], workflow_name_of(body))]
         return assess_admission(_in_line(body, bool(status.started_at)), line, spec.max_active_runs)
+
+    async def _record_assets(self, body: dict[str, Any], spec: WorkflowSpec, status: WorkflowRunStatus) -> None:
+        """Materializations of the run's Succeeded producing tasks onto their DataAssets (idempotent)."""
+        await self.assets.record_run(body, spec, status, workflow_name_of(body), _logical_date(body))
 
     def _past_waiting(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec) -> dict[str, str]:
         """dependsOnPast tasks that must wait, judged from the workflow's other runs (planner/past.py)."""

@@ -27,7 +27,7 @@ from dagwright.controller.review import review_workflow
 from dagwright.controller.runs import RunReconciler
 from dagwright.controller.specs import RUNS, WORKFLOWS
 from dagwright.controller.store import RunStore, WorkflowKey, is_finished, workflow_name_of
-from dagwright.controller.triggering import Triggers, upstreams_of
+from dagwright.controller.triggering import ASSET_PREFIX, Triggers, upstreams_of
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, NotFound
 from dagwright.kube.http import KubeHttp
@@ -110,6 +110,12 @@ class WorkflowReconciler:
         self.queue.add((namespace, workflow))
         for key, body in self.store.workflows().items():  # workflows triggered by this one's runs
             if key[0] == namespace and workflow in upstreams_of(body):
+                self.queue.add(key)
+
+    def asset_changed(self, namespace: str, asset: str) -> None:
+        """A DataAsset got a materialization: refresh the workflows its updates trigger."""
+        for key, body in self.store.workflows().items():
+            if key[0] == namespace and ASSET_PREFIX + asset in upstreams_of(body):
                 self.queue.add(key)
 
     def _runs_of(self, namespace: str, name: str) -> list[dict[str, Any]]:

@@ -247,7 +247,8 @@ def _describe(event: _Event) -> str:
 def _waiting_for(snapshot: TriggerSnapshot, matching: dict[str, dict[datetime, UpstreamRun]]) -> str:
     """Partial joins newer than the watermark first; else what the next event needs."""
     names = [up.workflow for up in snapshot.upstreams]
-    wants = " + ".join(f"{up.workflow} {UpstreamEvent(up.when).value}" for up in snapshot.upstreams)
+    wants = " + ".join(f"{up.workflow} updated" if up.workflow.startswith("asset:")
+                       else f"{up.workflow} {UpstreamEvent(up.when).value}" for up in snapshot.upstreams)
     if snapshot.suspend:
         return f"suspended ({wants})"
     partial: list[tuple[datetime, list[str]]] = []
