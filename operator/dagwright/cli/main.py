@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 
+from dagwright.cli.assets import add_assets_command
 from dagwright.cli.commands import add_user_commands
 from dagwright.cli.render import add_render_command
 from dagwright.cli.scheduling import add_schedule_commands
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_commands(sub)
     add_schedule_commands(sub)
     add_render_command(sub)
+    add_assets_command(sub)
     return parser
 
 
