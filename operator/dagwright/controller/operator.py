@@ -47,6 +47,8 @@ class OperatorConfig:
     allow_link_local_webhooks: bool = False  # notifications may POST to link-local/metadata addresses
     # seconds a task pod may wait to start (image pull, ContainerCreating, unschedulable)
     pod_start_grace: float = DEFAULT_START_GRACE_SECONDS
+    openlineage_url: str | None = None  # send OpenLineage run events here (off when None)
+    openlineage_namespace: str = "dagwright"  # the datasets' OpenLineage namespace
 
 
 CONFIG = OperatorConfig()
@@ -106,6 +108,11 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     reconciler = RunReconciler(http, STATE.store, jobs, events, queue)
     reconciler.notifier.policy = WebhookPolicy(allow_link_local=CONFIG.allow_link_local_webhooks)
     reconciler.start_grace_seconds = CONFIG.pod_start_grace
+    if CONFIG.openlineage_url:
+        from dagwright.controller.lineage import LineageEmitter  # the client only when asked for
+
+        reconciler.lineage = LineageEmitter(CONFIG.openlineage_url)
+        reconciler.lineage_namespace = CONFIG.openlineage_namespace
     workflow_queue = WorkQueue()
     workflows = WorkflowReconciler(http, STATE.store, reconciler, events, workflow_queue)
     reconciler.on_finished.append(workflows.run_changed)

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dagwright.api.frozen import thaw_spec
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunStatus, WorkflowSpec
@@ -39,6 +39,7 @@ from dagwright.planner.admission import RunInLine, assess_admission
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.invalid import plan_invalid_run
 from dagwright.planner.lateness import keep_deadline_records
+from dagwright.planner.lineage import LineageEvent, lineage_events
 from dagwright.planner.past import PastRun, assess_past
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
@@ -50,7 +51,13 @@ TRANSIENT_RETRY_SECONDS = 2.0
 CONFIRM_ROUNDS = 2  # plan, look up Jobs the cache lacks, plan again — at most this often per pass
 _WAITING = (None, RunPhase.QUEUED.value, RunPhase.PENDING.value)
 
-Pending = tuple[str, WorkflowRunStatus]  # (uid of the run, the status decided for it)
+Pending = tuple[str, WorkflowRunStatus]
+
+
+class LineageSink(Protocol):
+    """Where OpenLineage events go (controller/lineage.py:LineageEmitter)."""
+
+    def emit(self, events: list[LineageEvent]) -> None: ...  # (uid of the run, the status decided for it)
 
 
 class RunReconciler:
@@ -70,6 +77,8 @@ class RunReconciler:
         self.dispatch = Dispatcher(http, jobs, clock)
         self.pools = PoolBook(http, jobs, queue.add)
         self.assets = AssetRecorder(http)
+        self.lineage: LineageSink | None = None  # `dagwright operator --openlineage-url`
+        self.lineage_namespace = "dagwright"
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
         self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending)
@@ -134,6 +143,10 @@ class RunReconciler:
         metrics.record_plan(snapshot, plan, self.clock())
         await self._store(key, body, status, plan, now)
         await self._record_assets(body, spec, plan.status)
+        if self.lineage is not None:
+            meta = body["metadata"]
+            self.lineage.emit(lineage_events(spec, status, plan.status, meta["name"], meta["uid"], workflow_name_of(body),
+                                             meta["namespace"], self.lineage_namespace, format_time(now)))
         if outcome == Outcome.REPLAN:
             self.queue.add(key)
         metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
