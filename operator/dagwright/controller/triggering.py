@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -75,7 +75,9 @@ def _start_watermark(workflow: dict[str, Any], status: WorkflowStatus, now: date
         return parse_time(status.triggers.watermark)
     meta = workflow["metadata"]
     if meta.get("generation", 1) == 1 and meta.get("creationTimestamp"):
-        return parse_time(meta["creationTimestamp"])
+        # times have whole seconds: an upstream run that ended in the second the workflow was
+        # created counts (the watermark excludes what is at or before it)
+        return parse_time(meta["creationTimestamp"]) - timedelta(seconds=1)
     return now
 
 
