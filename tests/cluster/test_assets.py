@@ -38,9 +38,9 @@ def test_an_asset_triggered_workflow_waits_for_both_assets_of_the_day_and_runs_o
     assert (status["lastRun"], status["lastTask"], status["count"], status["lastLogicalDate"]) == (
         "orders-1", "write", 1, DAY)
     assert status["materializations"][0]["partition"] == "2026-11-24"
-    waiting = kube.wait_for("segments waits for crm.accounts", lambda: (kube.custom.get_namespaced_custom_object(
-        GROUP, VERSION, kube.ns, "workflows", "segments").get("status") or {}).get("triggers", {}).get("waitingFor"))
-    assert waiting == "asset:crm.accounts for 2026-11-24T00:00:00Z"
+    kube.wait_for("segments waits for crm.accounts", lambda: (kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, kube.ns, "workflows", "segments").get("status") or {}).get("triggers", {}).get("waitingFor")
+        == "asset:crm.accounts for 2026-11-24T00:00:00Z")
     assert runs_of(kube, "segments") == []
 
     kube.create_run("accounts-1", workflow="accounts", logicalDate="2026-11-24T06:00:00Z")  # same day

@@ -261,7 +261,8 @@ def _waiting_for(snapshot: TriggerSnapshot, matching: dict[str, dict[datetime, U
     if partial:
         date, missing = partial[0]
         return f"{', '.join(missing)} for {_format(date)}"
-    return wants if len(names) == 1 else f"{wants} (same logical date)"
+    same = "same day" if any(name.startswith("asset:") for name in names) else "same logical date"
+    return wants if len(names) == 1 else f"{wants} ({same})"
 
 
 def plan_triggers(snapshot: TriggerSnapshot) -> TriggerPlan:
