@@ -109,18 +109,30 @@ def kubectl_apply(docs: list[dict[str, Any]], namespace: str, env: dict[str, str
 def test_the_example_runs_to_success_with_one_job_per_task(example, kube, operator, kube_env, namespace, receiver):
     docs = [d for d in _documents(example) if not _is(d, "WorkflowRun")]
     workflows = [d for d in docs if _is(d, "Workflow")]
-    # one Workflow per example directory; a directory of several runs the one named after it
-    # (sub-workflows: the others are the workflows it calls)
-    named = [d for d in workflows if d["metadata"]["name"] == example.name]
-    assert len(workflows) == 1 or len(named) == 1, "one Workflow per example directory, or one named after it"
-    workflow = workflows[0] if len(workflows) == 1 else named[0]
+    started = [w for w in workflows if not w["spec"].get("triggers")]  # the others: started by these (docs/triggers.md)
+    # A directory of several runs the one named after it when there is one (sub-workflows: the
+    # others are the workflows it calls), else each of them.
+    named = [d for d in started if d["metadata"]["name"] == example.name]
+    if named:
+        started = named
+    workflow = started[0]
     name = workflow["metadata"]["name"]
     hooks = point_notifications_at(docs, receiver.url)
     kubectl_apply(docs, namespace, kube_env)
 
     run_name = f"{name}-test"
     kube.create_run(run_name, workflow=name, logicalDate=LOGICAL_DATE)
+    for other in started[1:]:
+        kube.create_run(f"{other['metadata']['name']}-test", workflow=other["metadata"]["name"],
+                        logicalDate=LOGICAL_DATE)
     run = kube.wait_for_phase(run_name, timeout=180)
+    for triggered in (w["metadata"]["name"] for w in workflows if w["spec"].get("triggers")):
+        runs = kube.wait_for(f"a run of {triggered}", lambda t=triggered: [
+            r for r in kube.custom.list_namespaced_custom_object("dagwright.io", "v1alpha1", namespace,
+                                                                 "workflowruns")["items"]
+            if r["spec"].get("workflowRef", {}).get("name") == t], timeout=120)
+        assert len(runs) == 1, f"one run of {triggered} per event"
+        assert kube.wait_for_phase(runs[0]["metadata"]["name"], timeout=120)["status"]["phase"] == "Succeeded"
 
     skipped = SKIPPED.get(example.name, set())
     tasks = [t["name"] for t in workflow["spec"]["tasks"] if t["name"] not in skipped]

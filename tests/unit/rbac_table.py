@@ -30,10 +30,14 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "list_pods": (("", "pods", "list"),),  # exit codes and termination messages of attempts
     "pod_log": (),  # `dagwright logs`
     "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get"),
-                   ("dagwright.io", "pools", "get")),  # a Pool the watch has not shown yet
-    "list_custom": (),  # `dagwright list`; the operator's lists are kopf's
+                   ("dagwright.io", "pools", "get"),  # a Pool the watch has not shown yet
+                   ("dagwright.io", "dataassets", "get")),  # record a materialization; asset triggers
+    # the operator lists runs once at start (triggers must see them all); also `dagwright list`
+    "list_custom": (("dagwright.io", "workflowruns", "list"),),
     "custom_path": (),  # `dagwright watch`: list + watch of one run by name
-    "create_custom": (("dagwright.io", "workflowruns", "create"),),  # the scheduler
+    "create_custom": (("dagwright.io", "workflowruns", "create"),  # the scheduler
+                      ("dagwright.io", "dataassets", "create")),  # an asset's first materialization
+    "replace_status": (("dagwright.io", "dataassets/status", "update"),),  # materializations, resourceVersion-checked
     "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run
     "delete_custom": (("dagwright.io", "workflowruns", "delete"),),  # history limits
     "patch_status": (("dagwright.io", "workflows/status", "patch"), ("dagwright.io", "workflowruns/status", "patch"),
@@ -77,6 +81,8 @@ OPERATOR_RULES = {
     ("dagwright.io", "workflowruns/status"): {"patch"},
     ("dagwright.io", "pools"): {"get", "list", "watch", "patch"},
     ("dagwright.io", "pools/status"): {"patch"},
+    ("dagwright.io", "dataassets"): {"get", "create"},
+    ("dagwright.io", "dataassets/status"): {"update"},
 }
 SPARK_RULES = {
     ("", "pods"): {"create", "get", "list", "watch", "delete"},

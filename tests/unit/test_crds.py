@@ -289,6 +289,7 @@ def test_names_scope_version_and_status_subresource(
                 ("SUSPENDED", "boolean", ".spec.suspend"),
                 ("LAST RUN", "string", ".status.lastRun"),
                 ("LAST STATUS", "string", ".status.lastRunPhase"),
+                ("WAITING FOR", "string", ".status.triggers.waitingFor"),
                 ("AGE", "date", ".metadata.creationTimestamp"),
             ],
         ),

@@ -127,7 +127,8 @@ def test_cel_rules_are_listed_under_their_type() -> None:
     ("kind", "names"),
     [("Workflow", ["`workflows.dagwright.io`", "`dwf`", "`dagwright`"]),
      ("WorkflowRun", ["`workflowruns.dagwright.io`", "`dwr`", "`dagwright`"]),
-     ("Pool", ["`pools.dagwright.io`", "`dwp`", "`dagwright`"])],
+     ("Pool", ["`pools.dagwright.io`", "`dwp`", "`dagwright`"]),
+     ("DataAsset", ["`dataassets.dagwright.io`", "`dwa`", "`dagwright`"])],
 )
 def test_each_kind_has_its_names_and_columns(kind: str, names: list[str]) -> None:
     match = re.search(rf"^### {kind}\n(.*?)(?=^### )", api_md(), re.M | re.S)

@@ -108,6 +108,12 @@ tests/unit/test_chart.py holds the same table and fails when they drift apart.
 - apiGroups: [dagwright.io]
   resources: [pools/status]
   verbs: [patch]
+- apiGroups: [dagwright.io]
+  resources: [dataassets]
+  verbs: [get, create]
+- apiGroups: [dagwright.io]
+  resources: [dataassets/status]
+  verbs: [update]
 {{- end }}
 
 {{/*

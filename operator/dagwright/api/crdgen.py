@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from dagwright.api.assets import DataAssetSpec, DataAssetStatus
 from dagwright.api.models import (
     GROUP,
     VERSION,
@@ -127,6 +128,8 @@ WORKFLOW = KindDef(
         PrinterColumn("Suspended", "boolean", ".spec.suspend", "New scheduled runs stopped."),
         PrinterColumn("Last Run", "string", ".status.lastRun", "Name of the latest run (scheduled, triggered or manual)."),
         PrinterColumn("Last Status", "string", ".status.lastRunPhase", "Phase of the latest run."),
+        PrinterColumn("Waiting For", "string", ".status.triggers.waitingFor",
+                      "What the next triggered run waits for (spec.triggers)."),
         _AGE,
         PrinterColumn("Last Schedule", "date", ".status.lastScheduleTime", "Latest scheduled fire.", priority=1),
         # string, not date: kubectl shows a future date as "<invalid>".
@@ -178,7 +181,26 @@ POOL = KindDef(
     ),
 )
 
-KINDS: tuple[KindDef, ...] = (WORKFLOW, WORKFLOW_RUN, POOL)
+DATA_ASSET = KindDef(
+    kind="DataAsset",
+    plural="dataassets",
+    short_names=("dwa",),
+    description="A data asset and its latest materializations (run, task, logical date), written by the operator.",
+    spec_model=DataAssetSpec,
+    status_model=DataAssetStatus,
+    columns=(
+        PrinterColumn("Asset", "string", ".spec.asset", "The asset's name."),
+        PrinterColumn("Last Updated", "date", ".status.lastUpdated", "When it was last materialized."),
+        PrinterColumn("Run", "string", ".status.lastRun", "The run of the latest materialization."),
+        PrinterColumn("Task", "string", ".status.lastTask", "The task of the latest materialization."),
+        PrinterColumn("Logical Date", "string", ".status.lastLogicalDate", "Its logical date."),
+        PrinterColumn("Count", "integer", ".status.count", "Materializations recorded."),
+        PrinterColumn("Checks", "string", ".status.checks", "The checks' verdict on the latest one."),
+        _AGE,
+    ),
+)
+
+KINDS: tuple[KindDef, ...] = (WORKFLOW, WORKFLOW_RUN, POOL, DATA_ASSET)
 
 
 # --------------------------------------------------------------------------- schema conversion

@@ -12,7 +12,10 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
+from dagwright.api.assets import AssetRef
 from dagwright.api.base import ApiModel
+from dagwright.api.checks import CheckResult, CheckSpec
+from dagwright.api.triggers import TriggerStatus, WorkflowTriggers
 
 GROUP = "dagwright.io"
 VERSION = "v1alpha1"
@@ -447,6 +450,29 @@ class Task(ApiModel):
         "== != < <= > >= in, not in, and, or, not; quoted strings, numbers, true, false, [lists]. "
         "Parsed, never evaluated as code (docs/conditions.md).",
     )
+    depends_on_past: bool = Field(
+        False,
+        description="Start only once this task Succeeded (or was Skipped) in the run of the previous "
+        "logical date of this workflow (Airflow's depends_on_past); the first run does not wait.",
+    )
+    produces: list[AssetRef] | None = Field(
+        None, max_length=32,
+        description="Data assets the task writes: a Succeeded task records a materialization on each "
+        "(DataAsset objects, `kubectl get dataassets`).",
+    )
+    consumes: list[AssetRef] | None = Field(
+        None, max_length=32, description="Data assets the task reads (for the asset graph and lineage).",
+    )
+    check: CheckSpec | None = Field(
+        None,
+        description="Make the task a data quality check: its outputs `passed`, `rows`, `message` are "
+        "its verdict, and `severity` says what a failed check does to the tasks after it.",
+    )
+    publish_outputs: bool = Field(
+        False,
+        description="Keep this task's outputs on the run's status even when no later task reads "
+        "them, so Workflows triggered by this one can take parameters from them.",
+    )
 
     def kind(self) -> str | None:
         """The task kind that is set, or None when none or several are."""
@@ -592,6 +618,11 @@ class WorkflowSpec(ApiModel):
         None, description="What a succeeded run publishes (status.outputs): the outputs of a task that "
         "calls this workflow.",
         json_schema_extra=_list_map_by_name(),
+    )
+    triggers: WorkflowTriggers | None = Field(
+        None,
+        description="Start a run when other Workflows' runs end (exactly once per event); "
+        "concurrencyPolicy and suspend apply as for the schedule.",
     )
 
 
@@ -756,11 +787,17 @@ class WorkflowRunStatus(ApiModel):
         # managedFields (and so the object) small for runs of thousands of tasks.
         json_schema_extra={"x-kubernetes-map-type": "atomic"},
     )
+    checks: dict[str, CheckResult] | None = Field(
+        None,
+        description="Results of the run's check tasks (spec.tasks[].check), by task name.",
+        json_schema_extra={"x-kubernetes-map-type": "atomic"},
+    )
     conditions: list[Condition] | None = Field(
         None,
         description="Ready (True once Succeeded), Reconciling (while Pending, Queued or Running), "
         "Stalled (Failed or Cancelled); Valid (False for an invalid spec), Notified, DeadlineMissed "
-        "(True from the moment the run missed spec.deadline) and DeadlineNotified when relevant.",
+        "(True from the moment the run missed spec.deadline), DeadlineNotified, and Warning (True while a "
+        "Warning-severity check failed) when relevant.",
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
     outputs: dict[str, str] | None = Field(
@@ -809,3 +846,4 @@ class WorkflowStatus(ApiModel):
         None, description="Valid (False for an invalid cron expression or time zone)."
     )
     observed_generation: int | None = Field(None, description="Last generation reconciled.")
+    triggers: TriggerStatus | None = Field(None, description="What spec.triggers has handled and waits for.")

@@ -108,6 +108,7 @@ def validate_workflow_spec(spec: WorkflowSpec, extra: Sequence[ExtraCheck] = ())
         problems.extend(when_problems(spec))
         problems.extend(for_each_problems(spec))
         problems.extend(output_problems(spec))
+    problems.extend(_trigger_problems(spec))
     for check in extra:
         problems.extend(check(spec))
     return problems
@@ -237,3 +238,24 @@ def _upstream(deps: dict[str, list[str]], name: str) -> set[str]:
             seen.add(current)
             stack.extend(deps[current])
     return seen
+
+
+def _trigger_problems(spec: WorkflowSpec) -> list[Problem]:
+    """spec.triggers.params must name a declared parameter and one of the upstream workflows."""
+    if spec.triggers is None:
+        return []
+    problems = []
+    upstreams = {entry.name for entry in spec.triggers.workflows or []}
+    declared = {param.name for param in spec.params or []}
+    for i, param in enumerate(spec.triggers.params or []):
+        where = f"spec.triggers.params[{i}] ({param.name})"
+        if param.name not in declared:
+            problems.append(Problem(where, "not a parameter of spec.params"))
+        if param.from_output.workflow not in upstreams:
+            problems.append(Problem(f"{where}.fromOutput.workflow",
+                                    f"'{param.from_output.workflow}' is not one of spec.triggers.workflows"))
+    for i, declared_param in enumerate(spec.params or []):
+        if declared_param.default is None and spec.schedule is None:
+            problems.append(Problem(f"spec.params[{i}] ({declared_param.name})",
+                                    "a triggered workflow's parameters need a default (an event may not set them)"))
+    return problems

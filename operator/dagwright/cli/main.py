@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 
+from dagwright.cli.assets import add_assets_command
 from dagwright.cli.commands import add_user_commands
 from dagwright.cli.render import add_render_command
 from dagwright.cli.scheduling import add_schedule_commands
@@ -23,6 +24,8 @@ def _operator(args: argparse.Namespace) -> int:
     operator_module.CONFIG.kubeconfig = args.kubeconfig
     operator_module.CONFIG.allow_link_local_webhooks = args.allow_link_local_webhooks
     operator_module.CONFIG.pod_start_grace = args.pod_start_grace
+    operator_module.CONFIG.openlineage_url = args.openlineage_url
+    operator_module.CONFIG.openlineage_namespace = args.openlineage_namespace
     if args.webhook:
         from dagwright.controller import admission
 
@@ -78,10 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--allow-link-local-webhooks", action="store_true",
                     help="let notification webhooks reach link-local and cloud-metadata addresses "
                          "(169.254.0.0/16, fe80::/10, metadata.google.internal, ...), refused by default")
+    op.add_argument("--openlineage-url", default=None,
+                    help="send OpenLineage run events (tasks with produces/consumes) to this HTTP endpoint "
+                         "(base URL; events go to URL/api/v1/lineage)")
+    op.add_argument("--openlineage-namespace", default="dagwright",
+                    help="the OpenLineage namespace of the datasets (assets) in those events")
     op.set_defaults(func=_operator)
     add_user_commands(sub)
     add_schedule_commands(sub)
     add_render_command(sub)
+    add_assets_command(sub)
     return parser
 
 

@@ -29,6 +29,9 @@ DISPATCH_LATENCY = Histogram(
 QUEUE_DEPTH = Gauge("dagwright_queue_depth", "Runs waiting for a reconcile pass.")
 API_ERRORS = Counter("dagwright_api_errors_total", "Failed calls to the Kubernetes API, by operation.", ["operation"])
 DEADLINES_MISSED = Counter("dagwright_deadlines_missed_total", "WorkflowRuns that missed spec.deadline.")
+CHECK_RESULTS = Counter("dagwright_check_results_total",
+                        "Verdicts of check tasks (spec.tasks[].check), by severity and result (passed/failed).",
+                        ["severity", "result"])
 RECONCILE_SECONDS = Histogram(
     "dagwright_reconcile_seconds", "Duration of one reconcile pass of a run.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
@@ -50,6 +53,10 @@ def record_plan(snapshot: RunSnapshot, plan: RunPlan, now: datetime) -> None:
             RUNS_FINISHED.labels(RunPhase(new.phase).value).inc()
     if is_deadline_missed(new) and not is_deadline_missed(old):
         DEADLINES_MISSED.inc()
+    old_checks = old.checks or {}
+    for name, result in (new.checks or {}).items():
+        if name not in old_checks:
+            CHECK_RESULTS.labels(result.severity, "passed" if result.passed else "failed").inc()
     old_tasks = old.tasks or {}
     for name, task in (new.tasks or {}).items():
         before = old_tasks.get(name)

@@ -15,14 +15,17 @@ from typing import Any, cast
 
 import kopf
 
-from dagwright.api.models import GROUP, VERSION
+from dagwright.api.models import API_VERSION, GROUP, VERSION
 from dagwright.controller import admission
 from dagwright.controller.events import EventSink
 from dagwright.controller.runs import RunReconciler
+from dagwright.controller.specs import RUNS
 from dagwright.controller.store import RunStore, run_key, run_phase
 from dagwright.controller.webhookguard import WebhookPolicy
 from dagwright.controller.workflows import WorkflowReconciler
 from dagwright.controller.workqueue import WorkQueue
+from dagwright.kube import resources
+from dagwright.kube.errors import ApiError
 from dagwright.kube.http import KubeHttp, authorization, load_configuration
 from dagwright.kube.jobindex import JobIndex
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS
@@ -44,6 +47,8 @@ class OperatorConfig:
     allow_link_local_webhooks: bool = False  # notifications may POST to link-local/metadata addresses
     # seconds a task pod may wait to start (image pull, ContainerCreating, unschedulable)
     pod_start_grace: float = DEFAULT_START_GRACE_SECONDS
+    openlineage_url: str | None = None  # send OpenLineage run events here (off when None)
+    openlineage_namespace: str = "dagwright"  # the datasets' OpenLineage namespace
 
 
 CONFIG = OperatorConfig()
@@ -103,14 +108,22 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     reconciler = RunReconciler(http, STATE.store, jobs, events, queue)
     reconciler.notifier.policy = WebhookPolicy(allow_link_local=CONFIG.allow_link_local_webhooks)
     reconciler.start_grace_seconds = CONFIG.pod_start_grace
+    if CONFIG.openlineage_url:
+        from dagwright.controller.lineage import LineageEmitter  # the client only when asked for
+
+        reconciler.lineage = LineageEmitter(CONFIG.openlineage_url)
+        reconciler.lineage_namespace = CONFIG.openlineage_namespace
     workflow_queue = WorkQueue()
     workflows = WorkflowReconciler(http, STATE.store, reconciler, events, workflow_queue)
     reconciler.on_finished.append(workflows.run_changed)
+    reconciler.assets.on_changed.append(workflows.asset_changed)
     STATE.reconciler, STATE.workflows = reconciler, workflows
     jobs.start()
     STATE.tasks = [asyncio.create_task(events.run(), name="events")]
     STATE.tasks += [asyncio.create_task(_worker(reconciler, queue), name=f"worker-{i}") for i in range(WORKERS)]
-    STATE.tasks += [asyncio.create_task(_worker(workflows, workflow_queue), name=f"workflow-worker-{i}")
+    primed = asyncio.Event()
+    STATE.tasks.append(asyncio.create_task(_prime_runs(http, reconciler, primed), name="prime-runs"))
+    STATE.tasks += [asyncio.create_task(_worker(workflows, workflow_queue, primed), name=f"workflow-worker-{i}")
                     for i in range(WORKFLOW_WORKERS)]
     STATE.tasks.append(asyncio.create_task(_resync(reconciler, queue), name="resync"))
 
@@ -122,8 +135,32 @@ def _job_changed(key: tuple[str, str]) -> None:
         STATE.reconciler.pools.slots_changed(key[0])
 
 
-async def _worker(reconciler: RunReconciler | WorkflowReconciler, queue: WorkQueue) -> None:
+async def _prime_runs(http: KubeHttp, reconciler: RunReconciler, primed: asyncio.Event) -> None:
+    """List every run once before the workflow reconciler starts, so its first pass sees them all.
+
+    kopf's watch delivers its initial list run by run; a trigger decided on half of it could
+    let an event slip under its watermark. Retried until the API server answers.
+    """
+    delay = 1.0
+    while True:
+        try:
+            namespaces: list[str | None] = list(CONFIG.namespaces) if CONFIG.namespaces is not None else [None]
+            for namespace in namespaces:
+                for body in await asyncio.to_thread(resources.list_custom, http, namespace, RUNS):
+                    reconciler.observe_run({**body, "apiVersion": API_VERSION, "kind": "WorkflowRun"}, listed=True)
+            primed.set()
+            return
+        except ApiError as error:
+            log.warning("cannot list runs yet (%s); retrying in %.0fs", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+async def _worker(reconciler: RunReconciler | WorkflowReconciler, queue: WorkQueue,
+                  primed: asyncio.Event | None = None) -> None:
     await asyncio.to_thread(STATE.reconciler.jobs.synced.wait)  # type: ignore[union-attr]
+    if primed is not None:
+        await primed.wait()
     while True:
         key = await queue.get()
         try:

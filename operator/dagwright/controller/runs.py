@@ -15,11 +15,13 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+from dagwright.api.frozen import thaw_spec
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.controller import metrics
+from dagwright.controller.assets import AssetRecorder
 from dagwright.controller.children import ChildRuns, parent_key
 from dagwright.controller.dispatch import Dispatcher, Outcome
 from dagwright.controller.events import EventSink
@@ -38,6 +40,8 @@ from dagwright.planner.admission import RunInLine, assess_admission
 from dagwright.planner.conditions import build_run_conditions
 from dagwright.planner.invalid import plan_invalid_run
 from dagwright.planner.lateness import keep_deadline_records
+from dagwright.planner.lineage import LineageEvent, lineage_events
+from dagwright.planner.past import PastRun, assess_past
 from dagwright.planner.run import is_routine, plan_run, routine_transitions
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
 from dagwright.render.outputs import output_context
@@ -48,7 +52,13 @@ TRANSIENT_RETRY_SECONDS = 2.0
 CONFIRM_ROUNDS = 2  # plan, look up Jobs the cache lacks, plan again — at most this often per pass
 _WAITING = (None, RunPhase.QUEUED.value, RunPhase.PENDING.value)
 
-Pending = tuple[str, WorkflowRunStatus]  # (uid of the run, the status decided for it)
+Pending = tuple[str, WorkflowRunStatus]
+
+
+class LineageSink(Protocol):
+    """Where OpenLineage events go (controller/lineage.py:LineageEmitter)."""
+
+    def emit(self, events: list[LineageEvent]) -> None: ...  # (uid of the run, the status decided for it)
 
 
 class RunReconciler:
@@ -68,6 +78,9 @@ class RunReconciler:
         self.dispatch = Dispatcher(http, jobs, clock)
         self.children = ChildRuns(http, store)
         self.pools = PoolBook(http, jobs, queue.add)
+        self.assets = AssetRecorder(http)
+        self.lineage: LineageSink | None = None  # `dagwright operator --openlineage-url`
+        self.lineage_namespace = "dagwright"
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
         self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending)
@@ -99,6 +112,8 @@ class RunReconciler:
         if status.phase in FINISHED_RUN_PHASES:
             self.notifier.notify_if_due(body, status)
             self.notifier.notify_deadline_if_due(body, status)  # missed just before it finished
+            if status.frozen_spec:  # a crash may have come between its last status write and this
+                await self._record_assets(body, thaw_spec(status.frozen_spec), status)
             return
         now = self.clock()
         try:
@@ -141,6 +156,11 @@ class RunReconciler:
             return
         metrics.record_plan(snapshot, plan, self.clock())
         await self._store(key, body, status, plan, now)
+        await self._record_assets(body, spec, plan.status)
+        if self.lineage is not None:
+            meta = body["metadata"]
+            self.lineage.emit(lineage_events(spec, status, plan.status, meta["name"], meta["uid"], workflow_name_of(body),
+                                             meta["namespace"], self.lineage_namespace, format_time(now)))
         if outcome == Outcome.REPLAN:
             self.queue.add(key)
         metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
@@ -156,6 +176,7 @@ class RunReconciler:
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
                 context=self._conditions_context(body, run_spec, spec), children=self.children.views(key[0], status),
+                past_waiting=self._past_waiting(key, body, spec),
                 **(_deadline_inputs(body) if spec.deadline else {}))
             plan = plan_run(snapshot)
             if not plan.confirm:
@@ -214,15 +235,36 @@ class RunReconciler:
         line = [_in_line(b) for _k, b in self.store.runs_of(key[0], workflow_name_of(body))]
         return assess_admission(_in_line(body, bool(status.started_at)), line, spec.max_active_runs)
 
+    async def _record_assets(self, body: dict[str, Any], spec: WorkflowSpec, status: WorkflowRunStatus) -> None:
+        """Materializations of the run's Succeeded producing tasks onto their DataAssets (idempotent)."""
+        await self.assets.record_run(body, spec, status, workflow_name_of(body), _logical_date(body))
+
+    def _past_waiting(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec) -> dict[str, str]:
+        """dependsOnPast tasks that must wait, judged from the workflow's other runs (planner/past.py)."""
+        tasks = [task.name for task in spec.tasks if task.depends_on_past]
+        if not tasks:
+            return {}
+        others = [PastRun(b["metadata"]["name"], _logical_date(b), is_finished(b),
+                          {name: str(t.phase) for name, t in (self.store.status_of(b).tasks or {}).items()})
+                  for other_key, b in self.store.runs_of(key[0], workflow_name_of(body)) if other_key != key]
+        return assess_past(tasks, body["metadata"]["name"], _logical_date(body), others)
+
     def _wake_waiting_siblings(self, body: dict[str, Any]) -> None:
         for other_key, other in self.store.runs_of(body["metadata"]["namespace"], workflow_name_of(body)):
             if run_phase(other) in _WAITING:
+                self.queue.add(other_key)
+
+    def _wake_unfinished_siblings(self, body: dict[str, Any]) -> None:
+        """A run finished: its workflow's later runs may have tasks waiting for it (dependsOnPast)."""
+        for other_key, other in self.store.runs_of(body["metadata"]["namespace"], workflow_name_of(body)):
+            if not is_finished(other):
                 self.queue.add(other_key)
 
     def _finished(self, body: dict[str, Any]) -> None:
         self.dispatch.forget_run(run_key(body))
         self.pools.forget_run(run_key(body))
         self._wake_waiting_siblings(body)
+        self._wake_unfinished_siblings(body)
         for callback in self.on_finished:
             callback(body)
 
@@ -271,6 +313,11 @@ class RunReconciler:
         self.store.observe_written({**updated, "apiVersion": updated.get("apiVersion", API_VERSION),
                                     "kind": updated.get("kind", "WorkflowRun")})
         return True
+
+
+def _logical_date(body: dict[str, Any]) -> datetime:
+    """A run's logical date: spec.logicalDate, else its creation time."""
+    return parse_time((body.get("spec") or {}).get("logicalDate") or body["metadata"]["creationTimestamp"])
 
 
 def _deadline_inputs(body: dict[str, Any]) -> dict[str, datetime | None]:

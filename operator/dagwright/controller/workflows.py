@@ -27,6 +27,7 @@ from dagwright.controller.review import review_workflow
 from dagwright.controller.runs import RunReconciler
 from dagwright.controller.specs import RUNS, WORKFLOWS
 from dagwright.controller.store import RunStore, WorkflowKey, is_finished, workflow_name_of
+from dagwright.controller.triggering import ASSET_PREFIX, Triggers, upstreams_of
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, NotFound
 from dagwright.kube.http import KubeHttp
@@ -97,6 +98,7 @@ class WorkflowReconciler:
         self.events = events
         self.queue = queue
         self.clock = clock
+        self.triggers = Triggers(http, store, runs, events, build_scheduled_run)
 
     def observe_workflow(self, body: dict[str, Any], deleted: bool = False) -> None:
         if self.store.observe_workflow(body, deleted):
@@ -104,7 +106,17 @@ class WorkflowReconciler:
 
     def run_changed(self, run: dict[str, Any]) -> None:
         """A run of some workflow finished or appeared: refresh that workflow."""
-        self.queue.add((run["metadata"]["namespace"], workflow_name_of(run)))
+        namespace, workflow = run["metadata"]["namespace"], workflow_name_of(run)
+        self.queue.add((namespace, workflow))
+        for key, body in self.store.workflows().items():  # workflows triggered by this one's runs
+            if key[0] == namespace and workflow in upstreams_of(body):
+                self.queue.add(key)
+
+    def asset_changed(self, namespace: str, asset: str) -> None:
+        """A DataAsset got a materialization: refresh the workflows its updates trigger."""
+        for key, body in self.store.workflows().items():
+            if key[0] == namespace and ASSET_PREFIX + asset in upstreams_of(body):
+                self.queue.add(key)
 
     def _runs_of(self, namespace: str, name: str) -> list[dict[str, Any]]:
         return [b for _key, b in self.store.runs_of(namespace, name)]
@@ -133,6 +145,9 @@ class WorkflowReconciler:
         delay = None
         if spec.schedule:
             status, delay = await self._schedule(workflow, spec, status, runs, now)
+        if spec.triggers:
+            status, wait = await self.triggers.reconcile(workflow, spec, status, runs, now)
+            delay = wait if delay is None else min(delay, wait)
         await self._cleanup_history(workflow, spec, runs)
         await self._write_status(workflow, status)
         if delay is not None:

@@ -143,6 +143,11 @@ def patch_status(http: KubeHttp, namespace: str, plural: str, name: str, status_
                         {"status": status_patch}, content_type=MERGE_PATCH)
 
 
+def replace_status(http: KubeHttp, namespace: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+    """PUT the status subresource: refused with 409 Conflict when `body`'s resourceVersion is stale."""
+    return http.request("PUT", _ns_path(CRD_BASE, namespace, plural, body["metadata"]["name"]) + "/status", body)
+
+
 def get_secret_value(http: KubeHttp, namespace: str, name: str, key: str) -> str:
     """A Secret's key, decoded."""
     import base64

@@ -34,6 +34,9 @@ def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus,
                f"missed its deadline ({(phase.value if phase else 'Pending').lower()}, {status.progress or '0'} done)"
     elif status.duration:
         text += f" after {status.duration}"
+    failed_checks = sorted(name for name, result in (status.checks or {}).items() if not result.passed)
+    if failed_checks:
+        text += f"; failed checks: {', '.join(failed_checks[:10])}"
     if failed:
         text += f"; failed tasks: {', '.join(failed[:10])}" + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
     return {
@@ -49,4 +52,5 @@ def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus,
         "duration": status.duration,
         "logicalDate": logical,
         "progress": status.progress,
+        "checks": {name: result.to_wire() for name, result in sorted((status.checks or {}).items())},
     }

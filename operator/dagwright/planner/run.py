@@ -30,6 +30,7 @@ from dagwright.api.models import (
 from dagwright.api.names import child_run_name, job_name
 from dagwright.api.timefmt import format_duration, format_time, parse_time
 from dagwright.api.vocabulary import EventReason
+from dagwright.planner.checks import apply_verdict, blocked_by_check, check_transitions, with_check_results
 from dagwright.planner.child import ChildRunToCreate, judge_child, run_outputs
 from dagwright.planner.dag import topological_order
 from dagwright.planner.fanout import FanOutInput, plan_fan_out, resolve_items
@@ -53,6 +54,9 @@ GROUPED_EVENT_NAMES = 10
 # Jobs one pass creates at most; the rest follow in an immediate next pass, so a huge fan-out
 # neither delays its first Jobs nor holds back the dependents of tasks finishing meanwhile.
 MAX_CREATES_PER_PASS = 1000
+# A task waiting for the previous logical date's run (dependsOnPast) is looked at again this often,
+# besides the wake-up the controller gives a workflow's runs whenever one of them finishes.
+PAST_RECHECK_SECONDS = 30.0
 
 
 @dataclass
@@ -98,11 +102,11 @@ def plan_run(snapshot: RunSnapshot) -> RunPlan:
     for name in topological_order(snapshot.spec):
         work.tasks[name] = _plan_task(work, by_name[name])
     pool_transitions = _admit_pool_claims(work)
-    new_status = _run_status(work, started_at, run_timed_out)
+    new_status = with_check_results(snapshot.spec, _run_status(work, started_at, run_timed_out), format_time(now))
     work.plan.status = new_status
     work.plan.transitions = _run_transitions(status, new_status) + _task_transitions(
         status, new_status
-    ) + pool_transitions
+    ) + pool_transitions + check_transitions(status, new_status)
     if new_status.phase not in FINISHED_RUN_PHASES:
         due = _judge_deadline(snapshot, started, work.plan)
         if due is not None:
@@ -190,10 +194,11 @@ def _from_job(
     finished_at = format_time(job.finished_at or now)
     if job.state == JobState.SUCCEEDED and not job.outputs_error:
         outputs = dict(job.outputs) if job.outputs else None
-        return base.model_copy(
+        succeeded = base.model_copy(
             update={"phase": TaskPhase.SUCCEEDED, "finished_at": finished_at, "message": None,
                     "outputs": outputs, "outputs_ref": job.outputs_ref}
         )
+        return succeeded if task.check is None else apply_verdict(task.check, succeeded)
     failure = job.outputs_error or job.failure or "failed"
     if job.stopped:
         return _cancelled(work, base, previous.message if previous and previous.message else "stopped")
@@ -286,6 +291,8 @@ def _not_started(work: _Pass, task: Task, previous: TaskStatus | None) -> TaskSt
         return held
     if work.free_slots < 1:
         return pending
+    if task.depends_on_past and pending.message:
+        pending = pending.model_copy(update={"message": None})  # no longer waiting for the past
     return _start_or_claim(work, task, 1, pending)
 
 
@@ -299,7 +306,7 @@ def _held_back(work: _Pass, task: Task, pending: TaskStatus) -> TaskStatus | Non
         return pending.model_copy(
             update={
                 "phase": TaskPhase.SKIPPED,
-                "message": reason,
+                "message": blocked_by_check(work.snapshot.spec, task.depends_on or [], work.tasks) or reason,
                 "finished_at": format_time(work.snapshot.now),
             }
         )
@@ -311,6 +318,10 @@ def _held_back(work: _Pass, task: Task, pending: TaskStatus) -> TaskStatus | Non
             phase = TaskPhase.SKIPPED if judgement.verdict == WhenVerdict.SKIP else TaskPhase.FAILED
             return pending.model_copy(update={"phase": phase, "message": judgement.message,
                                               "finished_at": format_time(work.snapshot.now)})
+    waiting_for_past = work.snapshot.past_waiting.get(task.name)
+    if waiting_for_past is not None:
+        work.requeue.append(PAST_RECHECK_SECONDS)  # the previous run is woken on its own changes too
+        return pending.model_copy(update={"message": waiting_for_past})
     return None
 
 

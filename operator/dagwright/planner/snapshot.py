@@ -101,6 +101,9 @@ class RunSnapshot:
     context: Mapping[str, str] = field(default_factory=dict)
     # Child WorkflowRuns of workflow tasks, by name, as the cache holds them (planner/child.py).
     children: Mapping[str, ChildView] = field(default_factory=dict)
+    # dependsOnPast tasks that may not start yet, with the message naming the run they wait for
+    # (planner/past.py decides it from the workflow's other runs).
+    past_waiting: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,10 @@ exit "$rc"
 """Removes stale results, runs dbt with the container's args, writes the summary, keeps dbt's
 exit code."""
 
+CHECK_WRAPPER = WRAPPER.replace('exit "$rc"', '[ "$rc" = 1 ] && exit 0\nexit "$rc"')
+"""For a check task (`check:`): dbt's exit code 1 (tests failed or errored, handled by dbt) is a
+verdict, read from the summary, not a failed attempt; 2 (dbt itself failed) still fails it."""
+
 
 def results_file(task: DbtTask) -> str:
     """Where dbt writes the results of `task.command`."""
@@ -99,10 +103,11 @@ def build_dbt_args(task: DbtTask) -> list[str]:
     return args
 
 
-def build_dbt_kind(task: DbtTask) -> KindPod:
+def build_dbt_kind(task: DbtTask, check: bool = False) -> KindPod:
     """The dbt container, and the profiles Secret volume when `profilesFrom` is set."""
     env = [{"name": RESULTS_ENV, "value": results_file(task)}]
-    container = build_container(task.image, ["sh", "-c", WRAPPER, "dbt"], build_dbt_args(task), env)
+    wrapper = CHECK_WRAPPER if check else WRAPPER
+    container = build_container(task.image, ["sh", "-c", wrapper, "dbt"], build_dbt_args(task), env)
     volumes: tuple[dict[str, Any], ...] = ()
     if task.profiles_from:
         container["volumeMounts"] = [{"name": PROFILES_VOLUME, "mountPath": PROFILES_DIR, "readOnly": True}]

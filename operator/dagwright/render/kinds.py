@@ -32,7 +32,7 @@ def build_kind_pod(task: Task) -> KindPod:
     if task.spark is not None:
         return build_spark_kind(task.spark, task.name)
     if task.dbt is not None:
-        return build_dbt_kind(task.dbt)
+        return build_dbt_kind(task.dbt, check=task.check is not None)
     if task.container is not None:
         return build_container_kind(task.container)
     raise ValueError(f"task {task.name} has no task kind")

@@ -46,14 +46,17 @@ _USED_CACHE: dict[int, tuple[WorkflowSpec, frozenset[str]]] = {}
 
 def tasks_with_read_outputs(spec: WorkflowSpec) -> frozenset[str]:
     """Names of the tasks whose outputs the operator reads (memoised per frozen spec object): the
-    ones some task uses, and every `largeOutputs` task (collected and size-checked in any case)."""
+    ones some task, a `when:` or the workflow's declared outputs use, the ones that publish them
+    (to triggered workflows, a check's verdict), and every `largeOutputs` task (collected and
+    size-checked in any case)."""
     cached = _USED_CACHE.get(id(spec))
     if cached is not None and cached[0] is spec:
         return cached[1]
     declared = {p for output in spec.outputs or [] for p, _ in _references_in(output.value)}  # spec.outputs
     used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task)
                      ) | condition_producers(spec) | declared
-    used |= {task.name for task in spec.tasks if task.large_outputs}  # collected, size-checked in any case
+    used |= {task.name for task in spec.tasks
+             if task.large_outputs or task.publish_outputs or task.check is not None}
     if len(_USED_CACHE) >= 256:
         _USED_CACHE.pop(next(iter(_USED_CACHE)))
     _USED_CACHE[id(spec)] = (spec, used)

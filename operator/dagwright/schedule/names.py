@@ -19,7 +19,7 @@ from datetime import datetime
 
 from dagwright.schedule.cron import to_utc
 
-__all__ = ["MAX_NAME_LENGTH", "fire_time_suffix", "scheduled_run_name"]
+__all__ = ["MAX_NAME_LENGTH", "fire_time_suffix", "scheduled_run_name", "triggered_run_name"]
 
 MAX_NAME_LENGTH = 63
 _HASH_LENGTH = 8
@@ -50,3 +50,20 @@ def scheduled_run_name(workflow_name: str, fire_time_utc: datetime) -> str:
         return f"{workflow_name}-{suffix}"
     prefix = workflow_name[: room - _HASH_LENGTH - 1].rstrip("-.")
     return f"{prefix}-{_short_hash(workflow_name)}-{suffix}"
+
+
+def triggered_run_name(workflow_name: str, logical_date_utc: datetime, event: tuple[str, ...]) -> str:
+    """The run name for one trigger event: ``<workflow>-<yyyymmdd>t<hhmmss>z-<hash>``.
+
+    ``event`` names the upstream runs that make the event (one per upstream, in the order the
+    triggers list them). The hash covers the workflow name, the logical date and the event, so
+    the name is a pure, injective-in-practice function of the event: a second upstream run for
+    the same logical date is a new event with a new name, the same event always the same name.
+    """
+    if len(workflow_name) > 253 or not _SUBDOMAIN.fullmatch(workflow_name):
+        raise ValueError(f"workflow name {workflow_name!r} is not a valid DNS-1123 subdomain")
+    suffix = fire_time_suffix(logical_date_utc)
+    digest = _short_hash("\0".join((workflow_name, suffix, *event)))
+    room = MAX_NAME_LENGTH - len(suffix) - len(digest) - 2
+    prefix = workflow_name[:room].rstrip("-.")
+    return f"{prefix}-{suffix}-{digest}"
