@@ -657,7 +657,10 @@ class WorkflowStatus(ApiModel):
     next_schedule_time: str | None = Field(None, description="Next fire time.")
     last_run: str | None = Field(None, description="Name of the latest run.")
     last_run_phase: RunPhase | None = Field(None, description="Phase of the latest run.")
-    active_runs: list[str] | None = Field(None, description="Runs not finished yet.")
+    active_runs: list[str] | None = Field(
+        None, description="Runs not finished yet, by name; at most the first 10 (`activeRunCount` counts them all)."
+    )
+    active_run_count: int | None = Field(None, ge=0, description="How many runs are not finished yet.")
     conditions: list[Condition] | None = Field(
         None, description="Valid (False for an invalid cron expression or time zone)."
     )

@@ -41,6 +41,9 @@ from dagwright.schedule import (
 )
 
 log = logging.getLogger("dagwright.workflows")
+# A run started or finished: the workflow's status follows this much later, so that runs
+# starting or ending together cost the workflow one status write, not one each.
+RUN_CHANGE_LINGER_SECONDS = 1.0
 
 
 
@@ -103,8 +106,8 @@ class WorkflowReconciler:
             self.queue.add((body["metadata"]["namespace"], body["metadata"]["name"]))
 
     def run_changed(self, run: dict[str, Any]) -> None:
-        """A run of some workflow finished or appeared: refresh that workflow."""
-        self.queue.add((run["metadata"]["namespace"], workflow_name_of(run)))
+        """A run of some workflow finished or appeared: refresh that workflow (soon, coalesced)."""
+        self.queue.add_after((run["metadata"]["namespace"], workflow_name_of(run)), RUN_CHANGE_LINGER_SECONDS)
 
     def _runs_of(self, namespace: str, name: str) -> list[dict[str, Any]]:
         return [b for _key, b in self.store.runs_of(namespace, name)]
