@@ -70,6 +70,13 @@ class ConcurrencyPolicy(str, Enum):
     REPLACE = "Replace"
 
 
+class TaskResource(str, Enum):
+    """What the operator creates for each task attempt."""
+
+    JOB = "Job"
+    POD = "Pod"
+
+
 class RunPhase(str, Enum):
     """Phase of a WorkflowRun."""
 
@@ -472,6 +479,13 @@ class WorkflowSpec(ApiModel):
         ge=0,
         description="Delete each task Job this long after it finishes (default: keep while "
         "the run exists).",
+    )
+    task_resource: TaskResource | None = Field(
+        None,
+        description="What each task attempt is (default Job). Job: a batch/v1 Job with one pod, "
+        "run by the Job controller. Pod: a Pod the operator creates itself, without the Job "
+        "controller's hop and writes (retries, timeouts, cancel, disruptions and pools work the "
+        "same; jobTtlSecondsAfterFinished does not apply: pods stay while the run exists).",
     )
     params: list[Param] | None = Field(
         None,

@@ -148,7 +148,7 @@ class RunReconciler:
             plan = plan_run(snapshot)
             if not plan.confirm:
                 break
-            await self.dispatch.confirm(key, plan.confirm)
+            await self.dispatch.confirm(key, plan.confirm, spec)
         return snapshot, plan
 
     async def _store(self, key: RunKey, body: dict[str, Any], status: WorkflowRunStatus,

@@ -74,6 +74,12 @@ def _setting(task: Task, spec: WorkflowSpec, attribute: str) -> Any:
     return getattr(spec.defaults, attribute) if spec.defaults is not None else None
 
 
+def task_timeout(spec: WorkflowSpec, task: Task) -> int | None:
+    """The attempt's timeout in seconds: the task's own, else the workflow's default."""
+    timeout: int | None = _setting(task, spec, "timeout_seconds")
+    return timeout
+
+
 def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], context: dict[str, str]) -> dict[str, Any]:
     """The Job's pod template: main container, restricted defaults, then podTemplate merges."""
     kind = build_kind_pod(task)
@@ -110,7 +116,7 @@ def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int) ->
         "podFailurePolicy": build_pod_failure_policy(),
         "template": build_pod_template(spec, task, labels, run.template_context),
     }
-    timeout = _setting(task, spec, "timeout_seconds")
+    timeout = task_timeout(spec, task)
     if timeout:
         job_spec["activeDeadlineSeconds"] = timeout
     if spec.job_ttl_seconds_after_finished is not None:
