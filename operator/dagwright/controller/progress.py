@@ -19,7 +19,7 @@ from dagwright.api.models import FINISHED_RUN_PHASES, WorkflowRunStatus
 from dagwright.controller.events import EventSink
 from dagwright.planner.run import routine_transitions
 
-PROGRESS_EVENT_SECONDS = 10.0
+PROGRESS_EVENT_SECONDS = 60.0
 
 
 class ProgressEvents:

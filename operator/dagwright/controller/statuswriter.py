@@ -30,7 +30,7 @@ FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 BACKGROUND_WRITES = 4  # in flight at once over all runs: Job creations go first at a busy API server
 LINGER_SECONDS = 1.0  # a background write waits this long, so a burst of passes costs one write
-SPACING_SECONDS = 2.0  # and at least this long after the previous write of the same key
+SPACING_SECONDS = 3.0  # and at least this long after the previous write of the same key
 
 
 class StatusWriter(Generic[Key, Value]):
