@@ -42,7 +42,7 @@ async def settle(writer: StatusWriter) -> None:
 def test_a_burst_of_values_costs_few_writes_and_ends_with_the_newest():
     async def scenario():
         store = SlowStore()
-        writer = StatusWriter(store.write, linger=0)
+        writer = StatusWriter(store.write, linger=0, spacing=0)
         for value in range(10):
             writer.submit("run", value)
             await asyncio.sleep(0.002)
@@ -106,7 +106,7 @@ def test_runs_are_written_side_by_side():
 def test_flush_waits_for_the_write_in_flight_then_writes_the_newest():
     async def scenario():
         store = SlowStore()
-        writer = StatusWriter(store.write, linger=0)
+        writer = StatusWriter(store.write, linger=0, spacing=0)
         writer.submit("run", 1)
         await asyncio.sleep(0.001)  # the write of 1 is in flight
         writer.submit("run", 2)
