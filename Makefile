@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/.cache/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deps venv tools cluster-up cluster-down test lint unit-test cluster-test crds api-docs demo bench clean
+.PHONY: deps venv tools cluster-up cluster-down test lint unit-test cluster-test crds api-docs demo bench bench-argo clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -47,6 +47,9 @@ demo: deps venv tools  ## local cluster + CRDs + operator + the lakehouse exampl
 
 bench: venv tools ## benchmarks; figures in bench/results/latest.json
 	$(PY) -m bench.run
+
+bench-argo: venv tools ## Dagwright (Jobs, Pods) vs Argo Workflows on the local cluster; builds Argo from the Go module proxy (hack/build-argo.sh)
+	$(PY) -m bench.sidebyside
 
 clean: cluster-down
 	rm -rf .cache/bin

@@ -84,7 +84,7 @@ def connect() -> Cluster:
     env["KUBECONFIG"] = kubeconfig
     configuration = client.Configuration()
     config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    configuration.connection_pool_maxsize = 64  # the raw-create pool uses 32 threads
+    configuration.connection_pool_maxsize = 96  # the bare client uses up to 64 threads
     api = client.ApiClient(configuration)
     return Cluster(kubeconfig=kubeconfig, local=local, api=api, env=env)
 

@@ -4,7 +4,8 @@ Timestamps are local receive times (`time.monotonic()`, sub-millisecond), not Ku
 `creationTimestamp` (1 s resolution). For every Job we keep when it was first seen (its ADDED
 event) and when it was first seen finished (condition Complete or SuccessCriteriaMet True;
 Failed/FailureTarget count as finished too, flagged). Watching pods instead, entries are keyed
-by their Job's name and "finished" means the pod's phase is Succeeded or Failed - the earliest
+by their Job's name (a pod without a Job - `taskResource: Pod`, Argo's - by its own) and
+"finished" means the pod's phase is Succeeded or Failed - the earliest
 moment anyone can know a task ended (the Job controller marks the Job up to ~1 s later). One
 daemon thread per namespace, raw JSON lines (no model deserialisation), reconnecting from the
 last resourceVersion.
@@ -96,9 +97,11 @@ class JobWatch:
     """Jobs (or pods, by their Job's name) matching `selector` in the given namespaces."""
 
     def __init__(self, api: client.ApiClient, selector: str, pods: bool = False,
-                 on_new: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_new: Callable[[dict[str, Any]], None] | None = None,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.pods = pods
         self.on_new = on_new  # called (in the watch thread) with each object the first time it is seen
+        self.on_event = on_event  # called (in the watch thread) with every object seen
         self._list_call = client.CoreV1Api(api).list_namespaced_pod if pods else client.BatchV1Api(api).list_namespaced_job
         self.selector = selector
         self.restarts = 0  # relists after 410 Gone, and reconnects after errors
@@ -199,7 +202,9 @@ class JobWatch:
 
     def _record(self, received: float, job: dict[str, Any], listed: bool = False) -> None:
         meta = job.get("metadata") or {}
-        key = (meta.get("namespace", ""), job_name_of_pod(job) if self.pods else meta.get("name", ""))
+        # A Job's pod by its Job's name; a bare task Pod (taskResource: Pod, or Argo's) by its own.
+        key = (meta.get("namespace", ""), (job_name_of_pod(job) or meta.get("name", "")) if self.pods
+               else meta.get("name", ""))
         state = pod_finished_state(job) if self.pods else finished_state(job)
         with self._cond:
             seen = self.jobs.get(key)
@@ -212,6 +217,8 @@ class JobWatch:
             self._cond.notify_all()
         if new and self.on_new is not None:
             self.on_new(job)
+        if self.on_event is not None:
+            self.on_event(job)
 
 
 class _Gone(Exception):

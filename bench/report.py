@@ -75,6 +75,7 @@ def table(results: dict[str, Any]) -> str:
         rows.append((label, _fmt(value, unit), target, verdict(key, value, results)))
         if key == "api_writes_per_task":
             rows.append(("  chain / diamonds / fan-out / 5,000", per_scenario_writes(results), "", ""))
+            rows += component_rows(results)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -89,6 +90,21 @@ def per_scenario_writes(results: dict[str, Any]) -> str:
     values = [(scenarios.get(name) or {}).get("api_writes_per_task")
               for name in ("chain", "diamonds", "fanout", "status_5000")]
     return " / ".join("n/a" if v is None else f"{v:.2f}" for v in values)
+
+
+COMPONENTS = ("operator", "job-controller", "scheduler", "kwok", "cluster")
+
+
+def component_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Writes per task by component (audit log), one row per scenario: the whole cluster's cost."""
+    rows = []
+    for name in ("chain", "diamonds", "fanout"):
+        per_task = (results.get("scenarios", {}).get(name) or {}).get("api_writes_per_task_by_component")
+        if not per_task:
+            continue
+        cells = " / ".join(f"{per_task.get(c, 0):.2f}" for c in COMPONENTS)
+        rows.append((f"  {name}: writes/task " + " / ".join(COMPONENTS), cells, "", ""))
+    return rows
 
 
 def scenario_line(scenario: dict[str, Any]) -> str:

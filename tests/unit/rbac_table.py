@@ -22,6 +22,10 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "suspend_job": (("batch", "jobs", "patch"),),  # cancel and timeouts
     "fail_job": (("batch", "jobs", "patch"),),  # an attempt whose pod cannot start
     "annotate_job": (("batch", "jobs", "patch"),),  # a timed-out attempt keeps its log tail
+    "create_pod": (("", "pods", "create"),),  # taskResource: Pod
+    "get_pod": (("", "pods", "get"),),  # taskResource: Pod, adopt on 409 / confirm a pod the cache lacks
+    "delete_pod": (("", "pods", "delete"),),  # taskResource: Pod, cancel and pods that cannot start
+    "annotate_pod": (("", "pods", "patch"),),  # taskResource: Pod, why an attempt that cannot start failed
     "pod_log_tail": (("", "pods/log", "get"),),  # read before the Job controller deletes the pod
     "create_configmap": (("", "configmaps", "create"),),  # largeOutputs collected from a task's log
     "get_configmap": (("", "configmaps", "get"),),  # largeOutputs: stored once, read when rendering
@@ -70,7 +74,7 @@ KOPF_CLUSTER_NEEDS: tuple[Need, ...] = (
 # The same, as the table a reader checks: resource -> verbs.
 OPERATOR_RULES = {
     ("batch", "jobs"): {"create", "get", "list", "watch", "patch"},
-    ("", "pods"): {"list", "watch"},
+    ("", "pods"): {"create", "get", "list", "watch", "patch", "delete"},
     ("", "pods/log"): {"get"},
     ("", "configmaps"): {"create", "get"},
     ("", "events"): {"create"},

@@ -63,10 +63,11 @@ tests/unit/test_chart.py holds the same table and fails when they drift apart.
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [create, get, list, watch, patch]
-# watch_pods_path (JobIndex: finished pods decide attempts at once; exit codes, outputs), list_pods
+# watch_pods_path (JobIndex: finished pods decide attempts at once; exit codes, outputs), list_pods;
+# taskResource: Pod - create_pod, get_pod (adopt on 409), annotate_pod (patch), delete_pod (cancel)
 - apiGroups: [""]
   resources: [pods]
-  verbs: [list, watch]
+  verbs: [create, get, list, watch, patch, delete]
 # pod_log_tail (a timed-out attempt keeps the last lines of its log on its Job)
 - apiGroups: [""]
   resources: [pods/log]

@@ -73,6 +73,13 @@ class ConcurrencyPolicy(str, Enum):
     REPLACE = "Replace"
 
 
+class TaskResource(str, Enum):
+    """What the operator creates for each task attempt."""
+
+    JOB = "Job"
+    POD = "Pod"
+
+
 class RunPhase(str, Enum):
     """Phase of a WorkflowRun."""
 
@@ -594,6 +601,13 @@ class WorkflowSpec(ApiModel):
         description="Delete each task Job this long after it finishes (default: keep while "
         "the run exists).",
     )
+    task_resource: TaskResource | None = Field(
+        None,
+        description="What each task attempt is (default Job). Job: a batch/v1 Job with one pod, "
+        "run by the Job controller. Pod: a Pod the operator creates itself, without the Job "
+        "controller's hop and writes (retries, timeouts, cancel, disruptions and pools work the "
+        "same; jobTtlSecondsAfterFinished does not apply: pods stay while the run exists).",
+    )
     params: list[Param] | None = Field(
         None,
         description="Run parameters with defaults; names are unique.",
@@ -841,7 +855,10 @@ class WorkflowStatus(ApiModel):
     next_schedule_time: str | None = Field(None, description="Next fire time.")
     last_run: str | None = Field(None, description="Name of the latest run.")
     last_run_phase: RunPhase | None = Field(None, description="Phase of the latest run.")
-    active_runs: list[str] | None = Field(None, description="Runs not finished yet.")
+    active_runs: list[str] | None = Field(
+        None, description="Runs not finished yet, by name; at most the first 10 (`activeRunCount` counts them all)."
+    )
+    active_run_count: int | None = Field(None, ge=0, description="How many runs are not finished yet.")
     conditions: list[Condition] | None = Field(
         None, description="Valid (False for an invalid cron expression or time zone)."
     )

@@ -1,5 +1,8 @@
 """`Dispatcher`: carries out a plan's Job calls — create, adopt on 409, stop, fail — and reads pods.
 
+A "Job" here is a task attempt: a batch/v1 Job, or a bare Pod with `taskResource: Pod`; the
+calls for each kind are in `controller/attempts.py`, chosen per run from its spec.
+
 The only place that creates or stops task Jobs. Names are deterministic, so a create that
 answers 409 AlreadyExists means "carry on": the Job is adopted when this run owns it. A
 refusal that retrying cannot cure (invalid manifest, forbidden) becomes a failed attempt; a
@@ -18,8 +21,9 @@ from enum import Enum
 from typing import Any
 
 from dagwright.api.models import Task, WorkflowSpec
-from dagwright.api.vocabulary import ANNOTATION_FAILED, ANNOTATION_LOG_TAIL
+from dagwright.api.vocabulary import ANNOTATION_LOG_TAIL
 from dagwright.controller import metrics
+from dagwright.controller.attempts import AttemptCalls, attempts_for
 from dagwright.controller.largeoutputs import LargeOutputs
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid
@@ -29,12 +33,11 @@ from dagwright.kube.observe import (
     PodFailure,
     is_timed_out,
     needs_pod_detail,
-    observe_job,
     read_pod_failure,
     read_termination_message,
 )
 from dagwright.planner.snapshot import FailureKind, JobState, JobToCreate, ObservedJob
-from dagwright.render.job import RunIdentity, build_job
+from dagwright.render.job import RunIdentity
 from dagwright.render.large_outputs import parse_manifest
 from dagwright.render.outputs import parse_outputs, tasks_with_read_outputs
 from dagwright.render.templating import TemplateError
@@ -75,19 +78,20 @@ class Dispatcher:
 
     # ----------------------------------------------------------------- looking
 
-    async def confirm(self, key: RunKey, names: list[str]) -> None:
+    async def confirm(self, key: RunKey, names: list[str], spec: WorkflowSpec) -> None:
         """Ask the API server for Jobs the cache lacks: adopt the ones that exist, note the rest.
 
         Raises ApiError when it cannot tell (the pass is retried; nothing is decided meanwhile).
         """
-        found = await asyncio.gather(*(asyncio.to_thread(resources.get_job, self.http, key[0], n) for n in names))
+        calls = attempts_for(spec)
+        found = await asyncio.gather(*(asyncio.to_thread(calls.get, self.http, key[0], n) for n in names))
         now = self.clock()
         for name, job in zip(names, found, strict=True):
-            observed = observe_job(job, now) if job is not None else None
+            observed = calls.observe(job, now) if job is not None else None
             if observed is None:
                 self._missing.setdefault(key, set()).add(name)
             else:
-                self.jobs.record(key, observed)
+                self.jobs.record(key, observed, pod=calls.pods)
 
     async def fetch_pod_details(self, key: RunKey, spec: WorkflowSpec, run_uid: str) -> None:
         """What only pods know — exit codes, outputs later tasks use — when the pod watch missed it."""
@@ -96,7 +100,7 @@ class Dispatcher:
         kept = self._log_kept.setdefault(key, set())
         for jobs in self.jobs.jobs_of(key).values():
             for job in jobs:
-                if is_timed_out(job) and job.name not in kept:
+                if is_timed_out(job) and job.name not in kept and not attempts_for(spec).pods:  # a Pod keeps its log
                     kept.add(job.name)
                     await asyncio.to_thread(self._keep_log_tail, key[0], job.name)
                 wants_detail = needs_pod_detail(job)
@@ -158,9 +162,10 @@ class Dispatcher:
                         fail: list[tuple[str, str]] | None = None) -> Outcome:
         """Create, stop and fail Jobs at once (see `Outcome`)."""
         by_name = {t.name: t for t in spec.tasks}
+        kind = attempts_for(spec)
         calls = [asyncio.to_thread(self._create_one, key, identity, spec, by_name[c.task], c) for c in create]
-        calls += [asyncio.to_thread(self._stop_one, identity.namespace, name) for name in stop]
-        calls += [asyncio.to_thread(self._fail_one, identity.namespace, name, why) for name, why in fail or []]
+        calls += [asyncio.to_thread(self._stop_one, kind, identity.namespace, name) for name in stop]
+        calls += [asyncio.to_thread(self._fail_one, kind, identity.namespace, name, why) for name, why in fail or []]
         results = await asyncio.gather(*calls, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         for failure in failures:
@@ -176,45 +181,46 @@ class Dispatcher:
         False when the attempt failed at once (recorded as a failed Job for the next plan).
         """
         now = self.clock()
+        kind = attempts_for(spec)
         try:
             if job.item is not None:
                 identity = replace(identity, template_context={**identity.template_context, **dict(job.item_values)})
-            manifest = build_job(identity, spec, task, job.attempt, job.item)
-            created = resources.create_job(self.http, manifest)
+            manifest = kind.build(identity, spec, task, job.attempt, job.item)
+            created = kind.create(self.http, manifest)
         except AlreadyExists:
-            return self._adopt(key, identity, job, now)
+            return self._adopt(key, identity, job, now, kind)
         except (BadRequest, Invalid, Forbidden) as error:
             if error.transient:
                 raise  # a full ResourceQuota: create it on a later pass
             return self._record_failure(key, job, f"the API server refused the Job: {error.message}")
         except (TemplateError, ValueError) as error:
             return self._record_failure(key, job, f"cannot render the Job: {error}")
-        self._record(key, created, now)
+        self._record(key, created, now, kind)
         return True
 
-    def _stop_one(self, namespace: str, name: str) -> bool:
-        resources.suspend_job(self.http, namespace, name)
+    def _stop_one(self, kind: AttemptCalls, namespace: str, name: str) -> bool:
+        kind.stop(self.http, namespace, name)
         return True
 
-    def _fail_one(self, namespace: str, name: str, reason: str) -> bool:
-        """An attempt whose pod cannot start: the Job records why and is suspended (pod stopped)."""
-        resources.fail_job(self.http, namespace, name, ANNOTATION_FAILED, reason)
+    def _fail_one(self, kind: AttemptCalls, namespace: str, name: str, reason: str) -> bool:
+        """An attempt whose pod cannot start: it records why and its pod is stopped."""
+        kind.fail(self.http, namespace, name, reason)
         return True
 
-    def _adopt(self, key: RunKey, identity: RunIdentity, job: JobToCreate, now: datetime) -> bool:
-        existing = resources.get_job(self.http, identity.namespace, job.name)
+    def _adopt(self, key: RunKey, identity: RunIdentity, job: JobToCreate, now: datetime, kind: AttemptCalls) -> bool:
+        existing = kind.get(self.http, identity.namespace, job.name)
         if existing is None:
             raise Conflict(409, "POST", job.name, "exists, then did not: will look again")
         owners = {o.get("uid") for o in existing["metadata"].get("ownerReferences") or []}
         if identity.uid not in owners:
             return self._record_failure(key, job, f"a Job named {job.name} already exists and is not this run's")
-        self._record(key, existing, now)
+        self._record(key, existing, now, kind)
         return True
 
-    def _record(self, key: RunKey, job: dict[str, Any], now: datetime) -> None:
-        observed = observe_job(job, now)
+    def _record(self, key: RunKey, job: dict[str, Any], now: datetime, kind: AttemptCalls) -> None:
+        observed = kind.observe(job, now)
         if observed is not None:
-            self.jobs.record(key, observed)
+            self.jobs.record(key, observed, pod=kind.pods)
 
     def _record_failure(self, key: RunKey, job: JobToCreate, reason: str) -> bool:
         """Note an attempt that failed before it had a Job; always False (the attempt failed)."""

@@ -28,6 +28,7 @@ from dagwright.controller.events import EventSink
 from dagwright.controller.mergepatch import merge_patch
 from dagwright.controller.notify import Notifier
 from dagwright.controller.pools import PoolBook
+from dagwright.controller.progress import ProgressEvents
 from dagwright.controller.specs import RUNS, InvalidRun, SpecResolver
 from dagwright.controller.statuswriter import StatusWriter
 from dagwright.controller.store import RunKey, RunStore, is_finished, run_key, run_phase, workflow_name_of
@@ -42,7 +43,7 @@ from dagwright.planner.invalid import plan_invalid_run
 from dagwright.planner.lateness import keep_deadline_records
 from dagwright.planner.lineage import LineageEvent, lineage_events
 from dagwright.planner.past import PastRun, assess_past
-from dagwright.planner.run import is_routine, plan_run, routine_transitions
+from dagwright.planner.run import is_routine, plan_run
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
 from dagwright.render.outputs import output_context
 
@@ -84,6 +85,7 @@ class RunReconciler:
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
         self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending)
+        self.progress = ProgressEvents(events)  # routine task progress, a few Events per run
 
     # ----------------------------------------------------------------- watch events
 
@@ -94,6 +96,7 @@ class RunReconciler:
             self.store.forget_run(key)
             self.dispatch.forget_run(key)
             self.statuses.forget(key)
+            self.progress.forget(body["metadata"].get("uid", ""))
             self.jobs.forget_run(key)
             self.pools.forget_run(key)
             self._wake_waiting_siblings(body)
@@ -181,7 +184,7 @@ class RunReconciler:
             plan = plan_run(snapshot)
             if not plan.confirm:
                 break
-            await self.dispatch.confirm(key, plan.confirm)
+            await self.dispatch.confirm(key, plan.confirm, spec)
         return snapshot, plan
 
     def _conditions_context(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> dict[str, str]:
@@ -202,7 +205,7 @@ class RunReconciler:
         if finished:
             await self.statuses.flush(key)  # stored before anyone is told the run finished
         for transition in plan.transitions:
-            if not is_routine(transition):  # routine progress is posted with the status write
+            if not is_routine(transition):  # routine progress: `ProgressEvents`, with the status writes
                 self.events.post(body, transition.reason, transition.message, transition.type.value)
         if plan.requeue_after is not None:
             self.queue.add_after(key, plan.requeue_after + 0.05)
@@ -263,6 +266,7 @@ class RunReconciler:
     def _finished(self, body: dict[str, Any]) -> None:
         self.dispatch.forget_run(run_key(body))
         self.pools.forget_run(run_key(body))
+        self.progress.forget(body["metadata"]["uid"])
         self._wake_waiting_siblings(body)
         self._wake_unfinished_siblings(body)
         for callback in self.on_finished:
@@ -297,8 +301,7 @@ class RunReconciler:
         stored = self.store.status_of(body)
         status = keep_deadline_records(status, stored)  # planned from an older status: keep the records
         if await self._write_status(body, status):
-            for transition in routine_transitions(stored, status):
-                self.events.post(body, transition.reason, transition.message, transition.type.value)
+            self.progress.written(body, stored, status)
 
     async def _write_status(self, body: dict[str, Any], status: WorkflowRunStatus) -> bool:
         """Patch what changed; False when nothing did or the run is gone."""

@@ -6,14 +6,18 @@ waiting for the write. Writes of one run never overlap and never go backwards: a
 handed over while a write waits or is in flight replaces any older value not yet written,
 so a burst of passes costs one write. Background writes linger a moment and only a few are
 in flight at once over all runs, so that at a busy API server Job creations come first and
-status writes coalesce instead of queueing. `flush` writes now and raises what the write raised,
-for the passes that must see their status stored (a run that finished).
+status writes coalesce instead of queueing; after a background write, the next one of the same
+key waits until `spacing` seconds have passed, so a run that changes all the time costs one
+write every few seconds, not one per change (API economy: the planner never waits for these
+writes, it plans from `pending`). `flush` writes now and raises what the write raised, for the
+passes that must see their status stored (a run that finished).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -25,16 +29,20 @@ Value = TypeVar("Value")
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 BACKGROUND_WRITES = 4  # in flight at once over all runs: Job creations go first at a busy API server
-LINGER_SECONDS = 0.25  # a background write waits this long, so a burst of passes costs one write
+LINGER_SECONDS = 1.0  # a background write waits this long, so a burst of passes costs one write
+SPACING_SECONDS = 3.0  # and at least this long after the previous write of the same key
 
 
 class StatusWriter(Generic[Key, Value]):
     """Per key: at most one write in flight, and only the newest value still to write."""
 
     def __init__(self, write: Callable[[Key, Value], Awaitable[None]],
-                 concurrency: int = BACKGROUND_WRITES, linger: float = LINGER_SECONDS) -> None:
+                 concurrency: int = BACKGROUND_WRITES, linger: float = LINGER_SECONDS,
+                 spacing: float = SPACING_SECONDS) -> None:
         self._write = write
         self._linger = linger
+        self._spacing = spacing
+        self._last_write: dict[Key, float] = {}  # monotonic time of each key's latest write
         self._background = asyncio.Semaphore(concurrency)
         self._pending: dict[Key, Value] = {}
         self._locks: dict[Key, asyncio.Lock] = {}
@@ -62,6 +70,7 @@ class StatusWriter(Generic[Key, Value]):
     def forget(self, key: Key) -> None:
         """The object is gone: drop what is pending and stop retrying."""
         self._pending.pop(key, None)
+        self._last_write.pop(key, None)
         drain = self._drains.pop(key, None)
         if drain is not None:
             drain.cancel()
@@ -73,6 +82,10 @@ class StatusWriter(Generic[Key, Value]):
         delay = FIRST_RETRY_SECONDS
         await asyncio.sleep(self._linger)
         while key in self._pending:
+            wait = self._last_write.get(key, -self._spacing) + self._spacing - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)  # the previous write of this key was a moment ago
+                continue
             async with self._background, self._lock(key):
                 value = self._pending.get(key)
                 if value is None:
@@ -93,6 +106,7 @@ class StatusWriter(Generic[Key, Value]):
             del self._locks[key]
 
     def _written(self, key: Key, value: Value) -> None:
+        self._last_write[key] = time.monotonic()
         if self._pending.get(key) is value:
             del self._pending[key]
 

@@ -42,6 +42,9 @@ from dagwright.schedule import (
 )
 
 log = logging.getLogger("dagwright.workflows")
+# A run started or finished: the workflow's status follows this much later, so that runs
+# starting or ending together cost the workflow one status write, not one each.
+RUN_CHANGE_LINGER_SECONDS = 1.0
 
 
 
@@ -105,9 +108,10 @@ class WorkflowReconciler:
             self.queue.add((body["metadata"]["namespace"], body["metadata"]["name"]))
 
     def run_changed(self, run: dict[str, Any]) -> None:
-        """A run of some workflow finished or appeared: refresh that workflow."""
+        """A run of some workflow finished or appeared: refresh that workflow (soon, coalesced), and
+        at once the workflows its runs trigger."""
         namespace, workflow = run["metadata"]["namespace"], workflow_name_of(run)
-        self.queue.add((namespace, workflow))
+        self.queue.add_after((namespace, workflow), RUN_CHANGE_LINGER_SECONDS)
         for key, body in self.store.workflows().items():  # workflows triggered by this one's runs
             if key[0] == namespace and workflow in upstreams_of(body):
                 self.queue.add(key)

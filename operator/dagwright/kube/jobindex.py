@@ -10,6 +10,10 @@ Why pods too: the Job controller marks a Job complete up to a second after its p
 attempt, so its dependents can start at once. Pods also carry the exit code and the
 termination message (task outputs) without another API call. And a pod that has not started
 says why (the kubelet's waiting reason): the planner fails attempts that cannot start.
+
+With `taskResource: Pod` there is no Job: the bare task Pod (owned by its run) is the attempt,
+read by `kube/podattempts.observe_task_pod` into the same `ObservedJob` and kept apart from the
+Jobs (`_pod_attempts`), so that a re-list of either kind never drops the other's entries.
 """
 
 from __future__ import annotations
@@ -22,7 +26,16 @@ from typing import Any
 
 from dagwright.api.vocabulary import LABEL_RUN
 from dagwright.kube.http import KubeHttp
-from dagwright.kube.observe import PodFacts, job_run_key, observe_job, observe_pod, observe_waiting, pod_job_key
+from dagwright.kube.observe import (
+    PodFacts,
+    is_task_pod,
+    job_run_key,
+    observe_job,
+    observe_pod,
+    observe_waiting,
+    pod_job_key,
+)
+from dagwright.kube.podattempts import observe_task_pod
 from dagwright.kube.resources import watch_jobs_path, watch_pods_path
 from dagwright.kube.watch import LabelWatch
 from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob, PodWaiting
@@ -41,6 +54,7 @@ class JobIndex:
         self._jobs: dict[RunKey, dict[str, ObservedJob]] = {}
         self._pods: dict[RunKey, dict[str, PodFacts]] = {}
         self._waiting: dict[RunKey, dict[str, PodWaiting]] = {}  # pods not started, by Job name
+        self._pod_attempts: dict[RunKey, dict[str, ObservedJob]] = {}  # bare task Pods (taskResource: Pod)
         self._listed: set[tuple[str, str | None]] = set()
         self.synced = threading.Event()
         self._watches = [
@@ -53,7 +67,7 @@ class JobIndex:
     def jobs_of(self, key: RunKey) -> dict[str, list[ObservedJob]]:
         """The run's Jobs grouped by task, with what their finished pods already tell."""
         with self._lock:
-            entries = list(self._jobs.get(key, {}).values())
+            entries = list(self._jobs.get(key, {}).values()) + list(self._pod_attempts.get(key, {}).values())
             pods = dict(self._pods.get(key, {}))
             waiting = dict(self._waiting.get(key, {}))
         by_task: dict[str, list[ObservedJob]] = {}
@@ -71,8 +85,11 @@ class JobIndex:
         stopped attempt (or a deleted run's Jobs) holds none.
         """
         with self._lock:
-            runs = [(key, list(jobs.values()), dict(self._pods.get(key, {})))
+            runs = [(key, list(jobs.values()) + list(self._pod_attempts.get(key, {}).values()),
+                     dict(self._pods.get(key, {})))
                     for key, jobs in self._jobs.items() if key[0] == namespace]
+            runs += [(key, list(attempts.values()), dict(self._pods.get(key, {})))
+                     for key, attempts in self._pod_attempts.items() if key[0] == namespace and key not in self._jobs]
         holders: dict[str, list[tuple[str, ObservedJob]]] = {}
         for key, jobs, pods in runs:
             for job in jobs:
@@ -84,29 +101,33 @@ class JobIndex:
         with self._lock:
             return self._pods.get(key, {}).get(job_name)
 
-    def record(self, key: RunKey, job: ObservedJob) -> None:
-        """Note a Job we just created (or could not create), before its watch event arrives."""
+    def record(self, key: RunKey, job: ObservedJob, pod: bool = False) -> None:
+        """Note a Job (`pod`: a bare task Pod) we just created (or could not create), before its
+        watch event arrives."""
         with self._lock:
-            current = self._jobs.setdefault(key, {}).get(job.name)
+            entries = (self._pod_attempts if pod else self._jobs).setdefault(key, {})
+            current = entries.get(job.name)
             if current is None or current.state == job.state or job.failure:
-                self._jobs[key][job.name] = job
+                entries[job.name] = job
 
     def enrich(self, key: RunKey, name: str, **details: object) -> None:
         """Add what the Job's pod told us (exit code, outputs) to a Job's entry."""
         with self._lock:
-            current = self._jobs.get(key, {}).get(name)
-            if current is not None:
-                self._jobs[key][name] = replace(current, **details)  # type: ignore[arg-type]
+            for entries in (self._jobs.get(key, {}), self._pod_attempts.get(key, {})):
+                current = entries.get(name)
+                if current is not None:
+                    entries[name] = replace(current, **details)  # type: ignore[arg-type]
 
     def forget_run(self, key: RunKey) -> None:
         with self._lock:
             self._jobs.pop(key, None)
             self._pods.pop(key, None)
             self._waiting.pop(key, None)
+            self._pod_attempts.pop(key, None)
 
     def size(self) -> int:
         with self._lock:
-            return sum(len(v) for v in self._jobs.values())
+            return sum(len(v) for v in self._jobs.values()) + sum(len(v) for v in self._pod_attempts.values())
 
     # ----------------------------------------------------------------- watching
 
@@ -166,7 +187,10 @@ class JobIndex:
         now = datetime.now(UTC)
         fresh: dict[RunKey, dict[str, PodFacts]] = {}
         waiting: dict[RunKey, dict[str, PodWaiting]] = {}
+        attempts: dict[RunKey, dict[str, ObservedJob]] = {}
         for pod in items:
+            if is_task_pod(pod) and (ids := pod_job_key(pod)) and (attempt := observe_task_pod(pod, now)):
+                attempts.setdefault(ids[0], {})[attempt.name] = attempt
             seen = observe_pod(pod, now)
             if seen is not None:
                 fresh.setdefault(seen[0], {})[seen[1].job] = seen[1]
@@ -176,6 +200,12 @@ class JobIndex:
             for k in [k for k in self._waiting if namespace is None or k[0] == namespace]:
                 del self._waiting[k]
             self._waiting.update(waiting)
+            for k in [k for k in self._pod_attempts if namespace is None or k[0] == namespace]:
+                if k not in attempts:
+                    del self._pod_attempts[k]
+            for k, found in attempts.items():
+                old_attempts = self._pod_attempts.get(k, {})
+                self._pod_attempts[k] = {n: keep_detail(old_attempts.get(n), a) for n, a in found.items()}
             for k in [k for k in self._pods if namespace is None or k[0] == namespace]:
                 if k not in fresh:
                     del self._pods[k]
@@ -183,10 +213,12 @@ class JobIndex:
                 old = self._pods.get(k, {})
                 self._pods[k] = {n: old.get(n) or f for n, f in entries.items()}
             self._mark_listed("pods", namespace)
-        for key in set(fresh) | set(waiting):
+        for key in set(fresh) | set(waiting) | set(attempts):
             self.on_change(key)
 
     def pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        if is_task_pod(pod):
+            self._task_pod_event(kind, pod)
         if self._note_waiting(kind, pod):
             return
         seen = observe_pod(pod, datetime.now(UTC))
@@ -201,6 +233,25 @@ class JobIndex:
             if facts.job in entries:
                 return  # first sight of a finished pod is what counts
             entries[facts.job] = facts
+        self.on_change(key)
+
+    def _task_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        """A bare task Pod changed: it is the attempt, as `job_event` is for a Job."""
+        ids, observed = pod_job_key(pod), observe_task_pod(pod, datetime.now(UTC))
+        if ids is None or observed is None:
+            return
+        key = ids[0]
+        with self._lock:
+            entries = self._pod_attempts.setdefault(key, {})
+            old = entries.get(observed.name)
+            if kind == "DELETED":
+                entries.pop(observed.name, None)
+            else:
+                observed = keep_detail(old, observed)
+                if old is not None and decides_same(old, observed, None):
+                    entries[observed.name] = observed
+                    return
+                entries[observed.name] = observed
         self.on_change(key)
 
     def _note_waiting(self, kind: str, pod: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from dagwright.api.models import GROUP
 from dagwright.api.timefmt import parse_time
 from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_ITEM, LABEL_POOL, LABEL_RUN, LABEL_TASK
 from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob, PodWaiting
@@ -173,12 +174,29 @@ def observe_waiting(pod: dict[str, Any]) -> PodWaiting | None:
     return None
 
 
+def is_task_pod(pod: dict[str, Any]) -> bool:
+    """A bare task Pod (`taskResource: Pod`): its controller is a WorkflowRun, not a Job."""
+    return any(o.get("controller") and o.get("kind") == "WorkflowRun"
+               and str(o.get("apiVersion", "")).startswith(f"{GROUP}/")
+               for o in pod.get("metadata", {}).get("ownerReferences") or [])
+
+
+def _attempt_name(pod: dict[str, Any]) -> str | None:
+    """The name of the attempt a pod belongs to: its Job's, or its own for a bare task Pod."""
+    labels = pod.get("metadata", {}).get("labels") or {}
+    job = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+    if job is None and is_task_pod(pod):
+        return str(pod["metadata"]["name"])
+    return job
+
+
 def pod_job_key(pod: dict[str, Any]) -> tuple[tuple[str, str], str] | None:
-    """((namespace, run), Job name) of a Dagwright task pod, or None for a foreign pod."""
+    """((namespace, run), attempt name: the Job's, or the bare task Pod's own) of a Dagwright
+    task pod, or None for a foreign pod."""
     meta = pod.get("metadata", {})
     labels = meta.get("labels") or {}
     run = labels.get(LABEL_RUN)
-    job = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+    job = _attempt_name(pod)
     return ((meta["namespace"], run), job) if run and job else None
 
 
@@ -200,7 +218,7 @@ def observe_pod(pod: dict[str, Any], seen_at: datetime) -> tuple[tuple[str, str]
     meta = pod.get("metadata", {})
     labels = meta.get("labels") or {}
     run = labels.get(LABEL_RUN)
-    job = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+    job = _attempt_name(pod)
     phase = pod.get("status", {}).get("phase")
     if not run or not job or phase not in ("Succeeded", "Failed"):
         return None

@@ -61,6 +61,40 @@ def annotate_job(http: KubeHttp, namespace: str, name: str, annotations: dict[st
     _patch_job(http, namespace, name, {"metadata": {"annotations": annotations}})
 
 
+# ---- task attempts as bare Pods (`taskResource: Pod`)
+
+
+def create_pod(http: KubeHttp, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a task Pod; AlreadyExists when one of that name exists."""
+    return http.request("POST", f"/api/v1/namespaces/{body['metadata']['namespace']}/pods", body)
+
+
+def get_pod(http: KubeHttp, namespace: str, name: str) -> dict[str, Any] | None:
+    """A Pod, or None when there is none of that name."""
+    try:
+        return http.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}")
+    except NotFound:
+        return None
+
+
+def delete_pod(http: KubeHttp, namespace: str, name: str, grace_seconds: int | None = None) -> None:
+    """Delete a task Pod (its containers get `grace_seconds` to stop); gone already is fine."""
+    body = {"gracePeriodSeconds": grace_seconds} if grace_seconds is not None else None
+    try:
+        http.request("DELETE", f"/api/v1/namespaces/{namespace}/pods/{name}", body)
+    except NotFound:
+        pass
+
+
+def annotate_pod(http: KubeHttp, namespace: str, name: str, annotations: dict[str, str]) -> None:
+    """Add annotations to a Pod; gone already is fine."""
+    try:
+        http.request("PATCH", f"/api/v1/namespaces/{namespace}/pods/{name}",
+                     {"metadata": {"annotations": annotations}}, content_type=MERGE_PATCH)
+    except NotFound:
+        pass
+
+
 def pod_log_tail(http: KubeHttp, namespace: str, name: str, lines: int, limit_bytes: int) -> str:
     """The last `lines` lines (at most `limit_bytes`) of a pod's main container log."""
     return http.text(f"/api/v1/namespaces/{namespace}/pods/{name}/log",

@@ -17,6 +17,9 @@ from dagwright.api.vocabulary import ConditionType, EventReason
 from dagwright.planner.snapshot import Transition
 
 VALID_MESSAGE = "the workflow is valid"
+# `status.activeRuns` names at most this many runs (`activeRunCount` counts them all): the
+# status stays small and its writes cheap whatever the concurrency.
+ACTIVE_RUNS_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,12 @@ class RunSummary:
 
 
 def summarize_runs(previous: WorkflowStatus, runs: list[RunSummary], generation: int | None) -> WorkflowStatus:
-    """`previous` with the latest run (by logical date, then name), its phase and the active runs."""
+    """`previous` with the latest run (by logical date, then name), its phase and the active runs
+    (the first `ACTIVE_RUNS_LISTED` names, and how many)."""
     latest = max(runs, key=lambda r: (r.order, r.name), default=None)
     active = sorted(r.name for r in runs if r.phase not in FINISHED_RUN_PHASES)
-    update: dict[str, object] = {"active_runs": active or None, "observed_generation": generation}
+    update: dict[str, object] = {"active_runs": active[:ACTIVE_RUNS_LISTED] or None,
+                                 "active_run_count": len(active) or None, "observed_generation": generation}
     if latest is not None:
         update["last_run"] = latest.name
         update["last_run_phase"] = latest.phase

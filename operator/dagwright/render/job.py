@@ -75,6 +75,12 @@ def _setting(task: Task, spec: WorkflowSpec, attribute: str) -> Any:
     return getattr(spec.defaults, attribute) if spec.defaults is not None else None
 
 
+def task_timeout(spec: WorkflowSpec, task: Task) -> int | None:
+    """The attempt's timeout in seconds: the task's own, else the workflow's default."""
+    timeout: int | None = _setting(task, spec, "timeout_seconds")
+    return timeout
+
+
 def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], context: dict[str, str]) -> dict[str, Any]:
     """The Job's pod template: main container, restricted defaults, then podTemplate merges."""
     kind = build_kind_pod(task)
@@ -105,20 +111,32 @@ def build_pod_template(spec: WorkflowSpec, task: Task, labels: dict[str, str], c
     return render_value(pod, context)
 
 
-def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int, item: int | None = None) -> dict[str, Any]:
-    """The Job manifest for `attempt` (1-based) of `task` in `run` (of instance `item` of a forEach task;
-    its item's template names are in `run.template_context`)."""
+def attempt_labels(run: RunIdentity, task: Task, attempt: int, item: int | None) -> dict[str, str]:
+    """The labels of one attempt's Job or Pod (and its pod): the run's, the task's, the forEach item's,
+    and the pool's (counted as a held slot while the attempt is unfinished)."""
     labels = build_labels(run, task.name, attempt)
     if item is not None:
         labels[LABEL_ITEM] = str(item)
     if task.pool:
-        labels[LABEL_POOL] = task.pool  # counted as a held slot while the attempt is unfinished
+        labels[LABEL_POOL] = task.pool
+    return labels
+
+
+def attempt_name(run: RunIdentity, task: Task, attempt: int, item: int | None) -> str:
+    """The deterministic name of one attempt's Job or Pod (of instance `item` of a forEach task)."""
+    return job_name(run.name, task.name, attempt) if item is None else instance_job_name(run.name, task.name, item, attempt)
+
+
+def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int, item: int | None = None) -> dict[str, Any]:
+    """The Job manifest for `attempt` (1-based) of `task` in `run` (of instance `item` of a forEach task;
+    its item's template names are in `run.template_context`)."""
+    labels = attempt_labels(run, task, attempt, item)
     job_spec: dict[str, Any] = {
         "backoffLimit": 0,
         "podFailurePolicy": build_pod_failure_policy(),
         "template": build_pod_template(spec, task, labels, run.template_context),
     }
-    timeout = _setting(task, spec, "timeout_seconds")
+    timeout = task_timeout(spec, task)
     if timeout:
         job_spec["activeDeadlineSeconds"] = timeout
     if spec.job_ttl_seconds_after_finished is not None:
@@ -127,8 +145,7 @@ def build_job(run: RunIdentity, spec: WorkflowSpec, task: Task, attempt: int, it
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": job_name(run.name, task.name, attempt) if item is None
-            else instance_job_name(run.name, task.name, item, attempt),
+            "name": attempt_name(run, task, attempt, item),
             "namespace": run.namespace,
             "labels": labels,
             "ownerReferences": [build_owner_reference(run)],

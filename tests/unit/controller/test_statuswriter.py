@@ -42,7 +42,7 @@ async def settle(writer: StatusWriter) -> None:
 def test_a_burst_of_values_costs_few_writes_and_ends_with_the_newest():
     async def scenario():
         store = SlowStore()
-        writer = StatusWriter(store.write, linger=0)
+        writer = StatusWriter(store.write, linger=0, spacing=0)
         for value in range(10):
             writer.submit("run", value)
             await asyncio.sleep(0.002)
@@ -106,7 +106,7 @@ def test_runs_are_written_side_by_side():
 def test_flush_waits_for_the_write_in_flight_then_writes_the_newest():
     async def scenario():
         store = SlowStore()
-        writer = StatusWriter(store.write, linger=0)
+        writer = StatusWriter(store.write, linger=0, spacing=0)
         writer.submit("run", 1)
         await asyncio.sleep(0.001)  # the write of 1 is in flight
         writer.submit("run", 2)
@@ -156,3 +156,34 @@ def test_a_forgotten_key_is_not_written():
 
     store, writer = asyncio.run(scenario())
     assert store.writes == [] and writer.pending("run") is None
+
+
+def test_a_key_written_a_moment_ago_waits_the_spacing_and_then_writes_only_the_newest():
+    async def scenario():
+        store = SlowStore()
+        writer = StatusWriter(store.write, linger=0, spacing=0.2)
+        writer.submit("run", 1)
+        await asyncio.sleep(0.05)  # 1 is written
+        started = asyncio.get_running_loop().time()
+        for value in (2, 3, 4):
+            writer.submit("run", value)
+            await asyncio.sleep(0.02)
+        await settle(writer)
+        return store, asyncio.get_running_loop().time() - started
+
+    store, took = asyncio.run(scenario())
+    assert store.writes == [("run", 1), ("run", 4)]
+    assert took >= 0.1  # held back until 0.2 s after the first write
+
+
+def test_flush_does_not_wait_for_the_spacing():
+    async def scenario():
+        store = SlowStore()
+        writer = StatusWriter(store.write, linger=0, spacing=10)
+        writer.submit("run", 1)
+        await asyncio.sleep(0.05)
+        writer.submit("run", 2)
+        await asyncio.wait_for(writer.flush("run"), timeout=1)
+        return store
+
+    assert asyncio.run(scenario()).writes == [("run", 1), ("run", 2)]

@@ -18,11 +18,20 @@ def test_the_latest_run_by_logical_date_and_the_active_runs():
     status = summarize_runs(WorkflowStatus(), runs, 7)
     assert (status.last_run, status.last_run_phase) == ("etl-3", None)
     assert status.active_runs == ["etl-2", "etl-3"]
+    assert status.active_run_count == 2
     assert status.observed_generation == 7
 
 
+def test_the_active_list_is_capped_and_the_count_is_not():
+    runs = [RunSummary(f"r-{i:03d}", f"2026-12-01T00:{i // 60:02d}:{i % 60:02d}Z", "Running") for i in range(50)]
+    status = summarize_runs(WorkflowStatus(), runs, 1)
+    assert status.active_runs == [f"r-{i:03d}" for i in range(10)]
+    assert status.active_run_count == 50
+
+
 def test_no_runs_no_active_list():
-    assert summarize_runs(WorkflowStatus(), [], 1).active_runs is None
+    status = summarize_runs(WorkflowStatus(), [], 1)
+    assert status.active_runs is None and status.active_run_count is None
 
 
 def test_a_valid_workflow_gets_valid_true_and_no_event():
