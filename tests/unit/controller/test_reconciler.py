@@ -355,3 +355,23 @@ def test_a_log_that_cannot_be_read_is_retried_then_fails_the_attempt_instead_of_
     assert a["message"] == ("attempt 1 failed: could not read the outputs from the task's log: "
                             "no kubelet serves this node's logs")
     assert task_phases(api, "etl")["b"] == "Skipped"
+
+
+def test_large_outputs_of_a_bare_task_pod_are_read_from_the_pod_named_like_the_attempt():
+    import base64
+    import hashlib
+    import json
+
+    from dagwright.controller.largeoutputs import LargeOutputs
+    from dagwright.render.large_outputs import LogManifest
+
+    api = FakeApi()
+    data = json.dumps({"files": ["a", "b"]}).encode()
+    api.add(f"{PODS}/etl-a-1", {"metadata": {"name": "etl-a-1", "namespace": NS}, "status": {"phase": "Succeeded"}})
+    api.logs["etl-a-1"] = ("\n::dagwright-outputs-begin::\n" + base64.b64encode(data).decode()
+                           + "\n::dagwright-outputs-end::\n")
+    manifest = LogManifest(len(data), 1, hashlib.sha256(data).hexdigest())
+    collected = asyncio.run(LargeOutputs(api).collect(NS, "etl", "uid-9", "a", "etl-a-1", manifest))  # type: ignore[arg-type]
+    assert (collected.ref, collected.error) == ("etl-a-1-outputs", None)
+    stored = api.objects[f"/api/v1/namespaces/{NS}/configmaps/etl-a-1-outputs"]
+    assert json.loads(stored["data"]["outputs.json"]) == {"files": ["a", "b"]}
