@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
+from importlib.resources import files
 from typing import Any
 
 from starlette.applications import Starlette
@@ -43,7 +43,7 @@ log = logging.getLogger("dagwright.ui")
 
 COALESCE_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
-STATIC = resources.files("dagwright.ui") / "static"
+STATIC = files("dagwright.ui") / "static"
 
 
 @dataclass(eq=False)

@@ -156,7 +156,7 @@ function drawRunHead(v) {
     ${v.invalid ? `<div class="error" id="run-invalid"><b>Valid=False</b>: ${esc(v.invalid)}</div>` : ""}
     ${failing ? `<div class="banner" id="failing">Failed task: <a href="#" data-task="${esc(failing.name)}">${esc(failing.name)}</a> — ${esc(failing.message)}</div>` : ""}
     <div class="meta">
-      <div><span>Phase</span><b id="run-phase" data-phase="${esc(v.phase)}">${phase(v.phase, v.colour)}</b></div>
+      <div id="run-phase" data-phase="${esc(v.phase)}"><span>Phase</span>${phase(v.phase, v.colour)}</div>
       <div><span>Workflow</span>${v.workflow ? `<a href="#/workflows/${enc(v.namespace)}/${enc(v.workflow)}">${esc(v.workflow)}</a>` : "(inline)"}</div>
       <div><span>Progress</span>${esc(v.progress)}</div><div><span>Started</span>${esc(v.startedAt)}</div>
       <div><span>Duration</span>${esc(v.duration)}</div><div><span>Logical date</span>${esc(v.logicalDate)}</div>
@@ -281,7 +281,9 @@ function drawDetail(state) {
 async function loadLog(state, t) {
   if (!t.attempts) { setLog(state, t, '<span class="muted">no attempt yet</span>'); return; }
   try {
-    const answer = await (await fetch(`/api/runs/${enc(state.namespace)}/${enc(state.name)}/tasks/${enc(t.name)}/log`)).json();
+    const response = await fetch(`/api/runs/${enc(state.namespace)}/${enc(state.name)}/tasks/${enc(t.name)}/log`);
+    if (!response.ok) throw new Error(`the web view could not read the log: HTTP ${response.status}`);
+    const answer = await response.json();
     let html = "";
     if (answer.tail != null) html += `<div class="muted">attempt ${answer.attempt}, pod ${esc(answer.pod)}</div><pre id="log-tail">${esc(answer.tail) || "(empty)"}</pre>`;
     if (answer.kept) html += `<div class="muted">last lines kept by the operator on Job ${esc(answer.job)}</div><pre id="log-kept">${esc(answer.kept)}</pre>`;
