@@ -103,8 +103,10 @@ def test_a_runs_graph_colours_its_tasks_and_a_failure_turns_red_without_reload(k
     bars = browser.find_elements(By.CSS_SELECTOR, "#gantt .bar")
     assert len(bars) == 3  # three attempts started; publish never did
     browser.find_element(By.CSS_SELECTOR, '#dag .node[data-id="transform"]').click()
-    wait(browser, "transform's panel", lambda: browser.find_element(By.ID, "detail-task").get_attribute("data-task") == "transform")
-    wait(browser, "exit code 3 in the attempts", lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#attempts td.exit")] == ["3"])
+    wait(browser, "transform's panel",
+         lambda: browser.find_element(By.ID, "detail-task").get_attribute("data-task") == "transform")
+    wait(browser, "exit code 3 in the attempts",
+         lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#attempts td.exit")] == ["3"])
     assert "exit code 3" in browser.find_element(By.ID, "detail-message").text
     # The log tail: kwok's simulated pods have no container logs, so the API server's answer is
     # shown as the reason (a real node's pod shows its lines in #log-tail instead).
@@ -156,8 +158,9 @@ def test_a_2000_task_run_renders_and_its_time_is_reported(kube, ui, browser, scr
     kube.custom.patch_namespaced_custom_object_status(
         "dagwright.io", "v1alpha1", kube.ns, "workflowruns", "huge-1",
         {"status": {"phase": "Running", "progress": "668/2002", "startedAt": "2026-12-06T10:00:00Z", "tasks": statuses}})
-    ui_view = wait(browser, "the UI has the status", lambda: (ui.get(f"/api/runs/{kube.ns}/huge-1").get("counts") or {}).get("Failed"))
-    assert ui_view == 1
+    failed = wait(browser, "the UI has the status",
+                  lambda: (ui.get(f"/api/runs/{kube.ns}/huge-1").get("counts") or {}).get("Failed"))
+    assert failed == 1
     browser.get("about:blank")
     started = time.monotonic()
     browser.get(f"{ui.url}/#/runs/{kube.ns}/huge-1")
