@@ -9,6 +9,7 @@ none: kwok's pods have no logs), an invalid workflow shows its Valid=False messa
 
 from __future__ import annotations
 
+import http.client
 import time
 from typing import Any
 
@@ -177,3 +178,38 @@ def test_a_2000_task_run_renders_and_its_time_is_reported(kube, ui, browser, scr
           f"(of which layout {render['layoutMs']:.0f} ms, drawing {render['drawMs']:.0f} ms); "
           f"{wall * 1000:.0f} ms as the test saw it; {render['nodes']} graph nodes for {render['tasks']} tasks")
     screenshot("run-2000")
+
+
+def watches(kube, resource: str) -> int:
+    """The API server's own count of open WATCH requests on a resource (its /metrics)."""
+    text = kube.core.api_client.call_api("/metrics", "GET", response_type="str", _return_http_data_only=True,
+                                         _preload_content=True, auth_settings=["BearerToken"])
+    total = 0
+    for line in str(text).splitlines():
+        if line.startswith("apiserver_longrunning_requests{") and 'verb="WATCH"' in line and f'resource="{resource}"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def test_fifty_open_pages_cost_the_api_server_no_more_watches(kube, operator, ui):
+    kube.apply_workflow("etl", {"tasks": [container_task("a", annotations=sim())]})
+    kube.create_run("etl-1", workflow="etl")
+    kube.wait_for_phase("etl-1")
+    before = {r: watches(kube, r) for r in ("workflowruns", "workflows", "jobs", "pods")}
+    streams = []
+    try:
+        for i in range(50):
+            path = ("/api/stream/runs", f"/api/stream/runs/{kube.ns}/etl-1", f"/api/stream/workflows/{kube.ns}/etl")[i % 3]
+            connection = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=10)
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            assert answer.status == 200 and answer.readline().startswith(b"data: {")
+            streams.append(connection)
+        kube.patch_run("etl-1", {"metadata": {"labels": {"touched": "yes"}}})  # a change every stream hears of
+        time.sleep(1)
+        during = {r: watches(kube, r) for r in before}
+    finally:
+        for connection in streams:
+            connection.close()
+    print(f"\nAPI server WATCH requests before: {before}; with 50 pages open: {during}")
+    assert during == before
