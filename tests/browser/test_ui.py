@@ -18,6 +18,7 @@ from cluster.kube import container_task
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from dagwright.kube.http import KubeHttp, load_configuration
 from dagwright.ui.views import PHASE_COLOURS
 
 pytestmark = pytest.mark.cluster
@@ -180,22 +181,21 @@ def test_a_2000_task_run_renders_and_its_time_is_reported(kube, ui, browser, scr
     screenshot("run-2000")
 
 
-def watches(kube, resource: str) -> int:
+def watches(api: KubeHttp, resource: str) -> int:
     """The API server's own count of open WATCH requests on a resource (its /metrics)."""
-    text = kube.core.api_client.call_api("/metrics", "GET", response_type="str", _return_http_data_only=True,
-                                         _preload_content=True, auth_settings=["BearerToken"])
     total = 0
-    for line in str(text).splitlines():
+    for line in api.text("/metrics").splitlines():
         if line.startswith("apiserver_longrunning_requests{") and 'verb="WATCH"' in line and f'resource="{resource}"' in line:
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
 
 
-def test_fifty_open_pages_cost_the_api_server_no_more_watches(kube, operator, ui):
+def test_fifty_open_pages_cost_the_api_server_no_more_watches(kube, operator, ui, kubeconfig):
+    api = KubeHttp(load_configuration(kubeconfig))
     kube.apply_workflow("etl", {"tasks": [container_task("a", annotations=sim())]})
     kube.create_run("etl-1", workflow="etl")
     kube.wait_for_phase("etl-1")
-    before = {r: watches(kube, r) for r in ("workflowruns", "workflows", "jobs", "pods")}
+    before = {r: watches(api, r) for r in ("workflowruns", "workflows", "jobs", "pods")}
     streams = []
     try:
         for i in range(50):
@@ -207,7 +207,7 @@ def test_fifty_open_pages_cost_the_api_server_no_more_watches(kube, operator, ui
             streams.append(connection)
         kube.patch_run("etl-1", {"metadata": {"labels": {"touched": "yes"}}})  # a change every stream hears of
         time.sleep(1)
-        during = {r: watches(kube, r) for r in before}
+        during = {r: watches(api, r) for r in before}
     finally:
         for connection in streams:
             connection.close()

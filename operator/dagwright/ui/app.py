@@ -59,7 +59,7 @@ class Hub:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.subscriptions: set[Subscription] = set()
         self.versions: dict[str, int] = {}
-        self._views: dict[str, tuple[int, str]] = {}
+        self._views: dict[str, tuple[str, int, str]] = {}  # variant -> (topic, version, JSON)
 
     def changed_from_thread(self, topics: set[str]) -> None:
         """Called by the watch threads."""
@@ -79,16 +79,20 @@ class Hub:
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        """Forget the stream; the views of a topic no page shows any more are dropped."""
         self.subscriptions.discard(subscription)
+        if not any(s.topic == subscription.topic for s in self.subscriptions):
+            for variant in [v for v, (topic, _, _) in self._views.items() if topic == subscription.topic]:
+                del self._views[variant]
 
     def view(self, topic: str, variant: str, build: Callable[[], Any]) -> str:
         """The JSON of `build()`, built once per version of `topic` and `variant` (e.g. a filter)."""
         version = self.versions.get(topic, 0)
         cached = self._views.get(variant)
-        if cached is None or cached[0] != version:
-            cached = (version, json.dumps(build(), separators=(",", ":")))
+        if cached is None or cached[1] != version:
+            cached = (topic, version, json.dumps(build(), separators=(",", ":")))
             self._views[variant] = cached
-        return cached[1]
+        return cached[2]
 
 
 def _now() -> datetime:
@@ -143,8 +147,8 @@ def build_app(cache: ClusterCache, hub: Hub) -> Starlette:
 
     def snapshot(pick: Callable[[Request], tuple[str, str, Callable[[], Any]]]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            topic, variant, build = pick(request)
-            return Response(hub.view(topic, variant, build), media_type="application/json")
+            _, _, build = pick(request)  # one answer, not a page: built fresh, not cached
+            return JSONResponse(build())
         return endpoint
 
     async def task_log(request: Request) -> Response:
