@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cluster.kube import container_task
+from cluster.test_examples import MANIFESTS, _documents, kubectl_apply, point_notifications_at
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -24,6 +25,7 @@ from dagwright.ui.views import PHASE_COLOURS
 pytestmark = pytest.mark.cluster
 
 SIM = "sim.dagwright.io"
+LAKEHOUSE = MANIFESTS / "lakehouse"
 
 
 def sim(duration: str = "1s", exit_code: int | None = None) -> dict[str, str]:
@@ -213,3 +215,24 @@ def test_fifty_open_pages_cost_the_api_server_no_more_watches(kube, operator, ui
             connection.close()
     print(f"\nAPI server WATCH requests before: {before}; with 50 pages open: {during}")
     assert during == before
+
+
+def test_the_lakehouse_run_is_drawn_live_to_its_end(kube, operator, ui, browser, screenshot, kube_env, namespace):
+    """The README's example: its DAG drawn with one node per task, green at the end."""
+    docs = [d for d in _documents(LAKEHOUSE) if d.get("kind") != "WorkflowRun"]
+    point_notifications_at(docs, "http://127.0.0.1:9")  # nobody listens: a failed notification changes no phase
+    kubectl_apply(docs, namespace, kube_env)
+    workflow = next(d for d in docs if d.get("kind") == "Workflow")
+    tasks = [t["name"] for t in workflow["spec"]["tasks"]]
+    name = workflow["metadata"]["name"]
+    kube.create_run(f"{name}-ui", workflow=name, logicalDate="2026-11-24T01:00:00Z")
+    browser.get(f"{ui.url}/#/runs/{namespace}/{name}-ui")
+    browser.execute_script("window.sameDocument = 'yes';")
+    wait(browser, f"{len(tasks)} nodes", lambda: sorted(nodes(browser)) == sorted(tasks))
+    wait(browser, "a task running", lambda: any(p == "Running" for p, _ in nodes(browser).values()), timeout=120)
+    screenshot("lakehouse-running")
+    wait(browser, "every task green", lambda: set(map(tuple, nodes(browser).values())) == {
+        ("Succeeded", PHASE_COLOURS["Succeeded"])}, timeout=240)
+    assert browser.execute_script("return window.sameDocument") == "yes"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#gantt .grow")) == len(tasks)
+    screenshot("lakehouse")
