@@ -163,7 +163,7 @@ def build_app(cache: ClusterCache, hub: Hub) -> Starlette:
 
     async def meta(request: Request) -> Response:
         return JSONResponse({"phaseColours": PHASE_COLOURS, "namespaces": cache.namespaces,
-                             "synced": cache.runs.synced.is_set() and cache.workflows.synced.is_set()})
+                             "synced": all(e.is_set() for e in (cache.runs.synced, cache.workflows.synced, cache.jobs.synced))})
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True})
