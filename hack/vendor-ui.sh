@@ -18,7 +18,9 @@ trap 'rm -rf "$work"' EXIT
 command -v npm >/dev/null || { echo "vendor-ui: npm is needed (Debian package npm)" >&2; exit 1; }
 (cd "$work" && npm pack --silent "@dagrejs/dagre@$VERSION" >/dev/null && tar xzf dagrejs-dagre-"$VERSION".tgz)
 mkdir -p "$work/out"
-cp "$work/package/dist/dagre.min.js" "$work/out/dagre.min.js"
+# The source map is not shipped: its reference goes, so a browser's developer tools ask for nothing.
+grep -v '^//# sourceMappingURL=' "$work/package/dist/dagre.min.js" > "$work/out/dagre.min.js"
+cp "$work/package/dist/dagre.min.js.LEGAL.txt" "$work/out/dagre.min.js.LEGAL.txt"
 cp "$work/package/LICENSE" "$work/out/dagre.LICENSE"
 printf '@dagrejs/dagre %s (npm registry, MIT) - written by hack/vendor-ui.sh; do not edit\n' "$VERSION" \
   > "$work/out/dagre.VERSION"

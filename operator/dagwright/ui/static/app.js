@@ -124,7 +124,7 @@ function workflowPage(namespace, name) {
 
 function runPage(namespace, name, params) {
   main.innerHTML = `<h1>Run ${esc(namespace)}/${esc(name)}</h1><div id="run-head"></div>
-    <div class="layout"><div><div id="graph-wrap"><svg id="dag" xmlns="http://www.w3.org/2000/svg"></svg></div>
+    <div class="layout"><div><div id="graph-wrap"><svg id="dag"></svg></div>
       <h2>Timeline</h2><div class="gantt" id="gantt"></div>
       <h2>Tasks</h2><table id="tasks"><thead><tr><th>Task</th><th>Phase</th><th>Attempts</th><th>Started</th><th>Finished</th><th>Message</th></tr></thead><tbody></tbody></table>
     </div><div class="panel" id="detail"><span class="muted">Click a task in the graph, the timeline or the list.</span></div></div>`;
