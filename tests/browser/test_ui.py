@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cluster.kube import container_task
 from cluster.test_examples import MANIFESTS, _documents, kubectl_apply, point_notifications_at
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -36,9 +37,11 @@ def sim(duration: str = "1s", exit_code: int | None = None) -> dict[str, str]:
 
 
 def wait(browser, what: str, check, timeout: float = 60) -> Any:
-    try:
-        return WebDriverWait(browser, timeout, poll_frequency=0.1).until(lambda d: check())
-    except Exception as error:
+    try:  # the page redraws on every push: an element read while it was replaced is read again
+        return WebDriverWait(browser, timeout, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+            lambda d: check())
+    except TimeoutException as error:
         raise AssertionError(f"timed out after {timeout}s waiting for {what}") from error
 
 
@@ -53,8 +56,9 @@ def nodes(browser) -> dict[str, tuple[str, str]]:
 
 
 def run_rows(browser) -> list[tuple[str, str]]:
-    return [(tr.get_attribute("data-run"), tr.get_attribute("data-phase"))
-            for tr in browser.find_elements(By.CSS_SELECTOR, "#runs tbody tr")]
+    """(namespace/name, phase) of each row, read in one script: the table is redrawn on every push."""
+    return [tuple(row) for row in browser.execute_script(
+        "return [...document.querySelectorAll('#runs tbody tr')].map((tr) => [tr.dataset.run, tr.dataset.phase]);")]
 
 
 def test_the_runs_table_fills_newest_first_and_filters_by_phase(kube, operator, ui, browser, screenshot):
