@@ -55,6 +55,14 @@ def nodes(browser) -> dict[str, tuple[str, str]]:
         return out;""")
 
 
+def choose(browser, select: str, option: str) -> None:
+    """Pick an option of a filter once the page has drawn it (filters are redrawn on each push)."""
+    def pick() -> bool:
+        Select(browser.find_element(By.ID, select)).select_by_visible_text(option)
+        return True
+    wait(browser, f"{option} in #{select}", pick, timeout=20)
+
+
 def run_rows(browser) -> list[tuple[str, str]]:
     """(namespace/name, phase) of each row, read in one script: the table is redrawn on every push."""
     return [tuple(row) for row in browser.execute_script(
@@ -74,10 +82,11 @@ def test_the_runs_table_fills_newest_first_and_filters_by_phase(kube, operator, 
     wait(browser, "broken-1 Failed, live", lambda: (f"{ns}/broken-1", "Failed") in run_rows(browser))
     assert (f"{ns}/etl-1", "Succeeded") in run_rows(browser)
     screenshot("runs")
-    Select(browser.find_element(By.ID, "f-phase")).select_by_visible_text("Failed")
+    choose(browser, "f-phase", "Failed")
     wait(browser, "only the failed run", lambda: run_rows(browser) == [(f"{ns}/broken-1", "Failed")])
-    Select(browser.find_element(By.ID, "f-phase")).select_by_visible_text("all")
-    Select(browser.find_element(By.ID, "f-workflow")).select_by_visible_text("etl")
+    choose(browser, "f-phase", "all")
+    wait(browser, "both runs again", lambda: len(run_rows(browser)) == 2)
+    choose(browser, "f-workflow", "etl")
     wait(browser, "only etl's run", lambda: run_rows(browser) == [(f"{ns}/etl-1", "Succeeded")])
 
 
