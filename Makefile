@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	hack/venv.sh $(VENV)
 	touch $@
 
-deps:             ## Debian packages the cluster and tests need (openssl, curl, python3-venv), apt-get installed when missing
+deps:             ## Debian packages the cluster and tests need (openssl, curl, python3-venv, chromium + chromium-driver), apt-get installed when missing
 	hack/cluster/system-deps.sh
 
 tools:            ## build kube-apiserver, etcd, kwok, helm... into .cache/bin (skipped when present)

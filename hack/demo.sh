@@ -3,7 +3,8 @@
 # (examples/manifests/lakehouse: S3 landing -> validation -> Spark -> dbt -> quality gate ->
 # reverse ETL -> notification) run to its end, shown live. Pods are simulated by kwok; the
 # workflow's Slack notification goes to a local receiver (hack/demo_receiver.py) instead of
-# Slack. Exits non-zero when the run does not succeed. The cluster stays up (make cluster-down).
+# Slack. `dagwright ui` serves the web view on 127.0.0.1:8080 (DEMO_UI_PORT) while the demo runs
+# (DEMO_UI=0: not). Exits non-zero when the run does not succeed. The cluster stays up (make cluster-down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.cache/bin:$PWD/.venv/bin:$PATH"
@@ -34,6 +35,13 @@ receiver="http://127.0.0.1:$(cat .cluster/demo-receiver.port)"
 echo "==> starting the operator (log: .cluster/logs/operator-demo.log)"
 dagwright operator --namespace "$ns" --kubeconfig "$KUBECONFIG" >.cluster/logs/operator-demo.log 2>&1 &
 pids+=($!)
+
+if [[ "${DEMO_UI:-1}" == 1 ]]; then  # the web view, live while the demo runs (DEMO_UI=0: without)
+  ui_port=${DEMO_UI_PORT:-8080}
+  dagwright ui --namespace "$ns" --kubeconfig "$KUBECONFIG" --port "$ui_port" >.cluster/logs/ui-demo.log 2>&1 &
+  pids+=($!)
+  echo "==> the web view: http://127.0.0.1:$ui_port/#/runs/$ns/$run (dagwright ui; log: .cluster/logs/ui-demo.log)"
+fi
 
 echo "==> applying $example (Slack webhooks pointed at $receiver)"
 kubectl -n "$ns" delete workflowrun "$run" --ignore-not-found >/dev/null

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test cluster and the test run need, only when missing:
 #   openssl (certificates), curl (health checks), ca-certificates, python3-venv (.venv);
+#   chromium + chromium-driver (tests/browser: the web view in a headless browser; NEED_BROWSER=0 skips);
 #   for the real node (unless DW_REAL_NODE=0): containerd, runc, containernetworking-plugins,
 #   iproute2, and buildah + debootstrap (its images, hack/image/task-images.sh).
 # Uses apt-get (Debian's archive, the only system package source allowed). Go is not a Debian
@@ -12,6 +13,10 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)
 if [[ "${NEED_VENV:-1}" == 1 ]] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   need+=(python3-venv)
+fi
+if [[ "${NEED_BROWSER:-1}" == 1 ]]; then
+  [[ -x /usr/bin/chromium ]] || command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  [[ -x /usr/bin/chromedriver ]] || command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 fi
 if [[ "${DW_REAL_NODE:-1}" != 0 ]]; then
   command -v containerd >/dev/null 2>&1 || need+=(containerd)

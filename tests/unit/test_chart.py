@@ -34,7 +34,8 @@ def test_the_operator_calls_no_function_marked_cli_only():
     cli_only = {name for name, needs in API_CALLS.items() if not needs}
     used: dict[str, set[str]] = defaultdict(set)
     for path in OPERATOR.rglob("*.py"):
-        if "cli" in path.relative_to(OPERATOR).parts or path == RESOURCES:
+        # the CLI runs with the user's rights, the web view (ui/) with its own read-only ServiceAccount
+        if {"cli", "ui"} & set(path.relative_to(OPERATOR).parts) or path == RESOURCES:
             continue
         text = path.read_text()
         for name in re.findall(r"\bresources\.(\w+)", text):

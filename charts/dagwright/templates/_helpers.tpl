@@ -187,3 +187,26 @@ rule at all. With the managed admission webhook, it writes its ValidatingWebhook
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/*
+The web view's rules (templates/ui.yaml): read only, read off operator/dagwright/ui/cache.py
+(the watches) and operator/dagwright/ui/logs.py (a task's log tail).
+*/}}
+{{- define "dagwright.uiRules" -}}
+# ui/cache.py: list + watch of workflows and runs
+- apiGroups: [dagwright.io]
+  resources: [workflows, workflowruns]
+  verbs: [get, list, watch]
+# JobIndex (list + watch), logs.py: get_job for the log tail the operator kept
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch]
+# JobIndex (list + watch), logs.py: list_pods for a task's pod
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+# logs.py: pod_log_tail
+- apiGroups: [""]
+  resources: [pods/log]
+  verbs: [get]
+{{- end }}

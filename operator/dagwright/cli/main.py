@@ -52,6 +52,24 @@ def _operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_ui_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`dagwright ui`; its server (starlette, uvicorn) is imported only when it runs."""
+    p = sub.add_parser("ui", help="serve a read-only web view of workflows and runs, live (docs/ui.md)")
+    p.add_argument("--port", "-p", type=int, default=8080, help="port to listen on (default 8080)")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; the chart uses 0.0.0.0 in its pod)")
+    p.add_argument("--namespace", "-n", action="append",
+                   help="show only this namespace (repeatable; default: every namespace)")
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube/config)")
+    p.set_defaults(func=_ui)
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from dagwright.ui.server import serve
+
+    return serve(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dagwright", description="Data-pipeline DAGs on Kubernetes.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_schedule_commands(sub)
     add_render_command(sub)
     add_assets_command(sub)
+    add_ui_command(sub)
     return parser
 
 
