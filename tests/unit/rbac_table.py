@@ -31,8 +31,8 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
                    ("dagwright.io", "pools", "get")),  # a Pool the watch has not shown yet
     "list_custom": (),  # `dagwright list`; the operator's lists are kopf's
     "custom_path": (),  # `dagwright watch`: list + watch of one run by name
-    "create_custom": (("dagwright.io", "workflowruns", "create"),),  # the scheduler
-    "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run
+    "create_custom": (("dagwright.io", "workflowruns", "create"),),  # the scheduler; workflow tasks' child runs
+    "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run; so does a parent its child
     "delete_custom": (("dagwright.io", "workflowruns", "delete"),),  # history limits
     "patch_status": (("dagwright.io", "workflows/status", "patch"), ("dagwright.io", "workflowruns/status", "patch"),
                      ("dagwright.io", "pools/status", "patch")),
