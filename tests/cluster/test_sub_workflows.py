@@ -4,6 +4,7 @@ deterministically), the task following it, its outputs, cancel propagating, cycl
 from __future__ import annotations
 
 import json
+import time
 
 from dagwright.api.names import child_run_name
 
@@ -71,3 +72,23 @@ def test_a_failed_child_fails_the_task_and_a_cycle_makes_the_run_invalid(kube, o
     assert "workflow reference cycle: " in json.dumps(run["status"]), run["status"]
     assert run["status"]["phase"] == "Failed"
     assert kube.jobs("cyclic") == []
+
+
+def test_an_operator_killed_after_creating_the_child_adopts_it_after_restart(kube, operator):
+    kube.apply_workflow("steady", {"tasks": [task("s1", annotations={"sim.dagwright.io/duration": "4s"}), task("s2", ["s1"])]})
+    kube.create_run("p4", spec={"tasks": [{"name": "call", "workflow": {"name": "steady"}}, task("after", ["call"])]})
+    name = child_run_name("p4", "call")
+
+    def children() -> list[dict]:
+        return kube.custom.list_namespaced_custom_object("dagwright.io", "v1alpha1", kube.ns, "workflowruns",
+                                                         label_selector="dagwright.io/parent-run=p4")["items"]
+
+    kube.wait_for("the child run", children, timeout=30)
+    operator.kill()
+    time.sleep(5)  # the child's first task finishes while nobody watches
+    operator.start()
+    run = kube.wait_for_phase("p4", timeout=90)
+    assert run["status"]["phase"] == "Succeeded", run["status"]
+    assert [c["metadata"]["name"] for c in children()] == [name]
+    assert kube.job_keys(name) == [("s1", 1), ("s2", 1)]
+    assert kube.job_keys("p4") == [("after", 1)]

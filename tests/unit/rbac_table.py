@@ -39,10 +39,10 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     # the operator lists runs once at start (triggers must see them all); also `dagwright list`
     "list_custom": (("dagwright.io", "workflowruns", "list"),),
     "custom_path": (),  # `dagwright watch`: list + watch of one run by name
-    "create_custom": (("dagwright.io", "workflowruns", "create"),  # the scheduler
+    "create_custom": (("dagwright.io", "workflowruns", "create"),  # the scheduler; workflow tasks' child runs
                       ("dagwright.io", "dataassets", "create")),  # an asset's first materialization
     "replace_status": (("dagwright.io", "dataassets/status", "update"),),  # materializations, resourceVersion-checked
-    "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run
+    "patch_custom": (("dagwright.io", "workflowruns", "patch"),),  # Replace policy cancels a run; so does a parent its child
     "delete_custom": (("dagwright.io", "workflowruns", "delete"),),  # history limits
     "patch_status": (("dagwright.io", "workflows/status", "patch"), ("dagwright.io", "workflowruns/status", "patch"),
                      ("dagwright.io", "pools/status", "patch")),
