@@ -8,7 +8,7 @@ so a burst of passes costs one write. Background writes linger a moment and only
 in flight at once over all runs, so that at a busy API server Job creations come first and
 status writes coalesce instead of queueing; after a background write, the next one of the same
 key waits until `spacing` seconds have passed, so a run that changes all the time costs one
-write every few seconds, not one per change (API economy: the planner never waits for these
+write a second, not one per change (API economy: the planner never waits for these
 writes, it plans from `pending`). `flush` writes now and raises what the write raised, for the
 passes that must see their status stored (a run that finished).
 """
@@ -29,8 +29,8 @@ Value = TypeVar("Value")
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 BACKGROUND_WRITES = 4  # in flight at once over all runs: Job creations go first at a busy API server
-LINGER_SECONDS = 1.0  # a background write waits this long, so a burst of passes costs one write
-SPACING_SECONDS = 3.0  # and at least this long after the previous write of the same key
+LINGER_SECONDS = 0.25  # a background write waits this long, so a burst of passes costs one write
+SPACING_SECONDS = 1.0  # and at least this long after the previous write of the same key
 
 
 class StatusWriter(Generic[Key, Value]):
