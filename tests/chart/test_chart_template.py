@@ -335,6 +335,7 @@ def test_task_service_accounts_go_to_the_release_namespace_when_watching_all(def
 def test_helm_installs_every_crd_and_templates_never_contain_them():
     docs = render(include_crds=True)
     assert sorted(d["metadata"]["name"] for d in of_kind(docs, "CustomResourceDefinition")) == [
+        "dataassets.dagwright.io",
         "pools.dagwright.io",
         "workflowruns.dagwright.io",
         "workflows.dagwright.io",

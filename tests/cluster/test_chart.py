@@ -245,6 +245,7 @@ def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(
         _a_scheduled_workflow_catches_up_and_keeps_its_history_limit(kube)
         _a_cancelled_run_suspends_its_job(kube)
         _a_pool_is_read_watched_and_its_status_written(kube)
+        _an_asset_is_materialized_and_its_update_triggers_a_workflow(kube)
         operator.assert_alive()
     except BaseException:
         print("---- operator log (tail) ----\n" + operator.log()[-6000:])
@@ -254,6 +255,24 @@ def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(
     log = operator.log()
     denied = [line for line in log.splitlines() if any(marker in line for marker in FORBIDDEN_MARKERS)]
     assert not denied, "the operator was refused API calls:\n" + "\n".join(denied[:20])
+
+
+def _an_asset_is_materialized_and_its_update_triggers_a_workflow(kube: Kube) -> None:
+    """DataAssets get, create and status update; a triggered run created by the workflow reconciler."""
+    kube.apply_workflow("producer", {"tasks": [task("write", produces=[{"name": "lake.silver.orders"}])]})
+    kube.apply_workflow("consumer", {"triggers": {"assets": [{"name": "lake.silver.orders"}]}, "tasks": [task("read")]})
+    kube.create_run("producer-1", workflow="producer", logicalDate="2026-11-24T00:00:00Z")
+    assert kube.wait_for_phase("producer-1")["status"]["phase"] == "Succeeded"
+    def materialized() -> dict[str, Any] | None:
+        items = kube.custom.list_namespaced_custom_object("dagwright.io", "v1alpha1", kube.ns, "dataassets")["items"]
+        return next((a.get("status") for a in items if a["spec"]["asset"] == "lake.silver.orders"), None)
+
+    asset = kube.wait_for("the materialization", materialized)
+    assert asset["lastRun"] == "producer-1" and asset["count"] == 1
+    runs = kube.wait_for("the triggered run", lambda: [
+        r for r in kube.custom.list_namespaced_custom_object("dagwright.io", "v1alpha1", kube.ns, "workflowruns")["items"]
+        if r["spec"].get("workflowRef", {}).get("name") == "consumer"])
+    assert kube.wait_for_phase(runs[0]["metadata"]["name"])["status"]["phase"] == "Succeeded"
 
 
 class Receiver:

@@ -40,7 +40,7 @@ def test_kubectl_get_dagwright_lists_workflows_runs_and_pools_and_the_short_name
     resources = table(kubectl(kube_env, kube.ns, "api-resources", "--api-group=dagwright.io", "-o", "wide"))
     assert {(r["NAME"], r["SHORTNAMES"], r["KIND"], r["CATEGORIES"]) for r in resources} == {
         ("workflows", "dwf", "Workflow", "dagwright"), ("workflowruns", "dwr", "WorkflowRun", "dagwright"),
-        ("pools", "dwp", "Pool", "dagwright")}
+        ("pools", "dwp", "Pool", "dagwright"), ("dataassets", "dwa", "DataAsset", "dagwright")}
     names = kubectl(kube_env, kube.ns, "get", "dagwright", "-o", "name").split()
     assert sorted(names) == ["workflow.dagwright.io/nightly", "workflowrun.dagwright.io/nightly-1"]
     for resource in ("dwf", "workflows.dagwright.io", "workflow.dagwright.io"):

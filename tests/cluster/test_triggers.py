@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from .kube import GROUP, VERSION
 from .kube import container_task as task
+from .operator_process import OperatorProcess, operator_env
 from .test_schedules import runs_of, stamp, workflow_events
 
 DAY = "2026-11-24T00:00:00Z"
@@ -159,3 +161,30 @@ def test_depends_on_past_blocks_the_next_day_until_the_failed_day_succeeds(kube,
     kube.create_run("daily-1-again", workflow="daily", logicalDate=DAY, params={"code": "0"})
     assert kube.wait_for_phase("daily-2", timeout=90)["status"]["phase"] == "Succeeded"
     assert kube.job_keys("daily-2") == [("load", 1), ("other", 1)]
+
+
+def test_two_operators_at_once_start_one_downstream_run_per_upstream_run(kube, operator, kubeconfig, kube_env,
+                                                                        tmp_path):
+    second = OperatorProcess(kubeconfig, [kube.ns], tmp_path / "second.log", operator_env(kube_env))
+    second.start()
+    try:
+        kube.apply_workflow("up", {"tasks": [task("load")]})
+        kube.apply_workflow("down", {"triggers": {"workflows": [{"name": "up"}]}, "tasks": [task("only")]})
+        days = [f"2026-11-{day}T00:00:00Z" for day in (21, 22, 23, 24)]
+        for i, day in enumerate(days):
+            kube.create_run(f"up-{i}", workflow="up", logicalDate=day)
+        runs = kube.wait_for("a downstream run per upstream run", lambda: (r := runs_of(kube, "down"))
+                             and len(r) >= len(days) and r, timeout=90)
+        for run in runs:
+            kube.wait_for_phase(run["metadata"]["name"])
+        time.sleep(2)  # both operators had their say
+        runs = runs_of(kube, "down")
+        assert [r["spec"]["logicalDate"] for r in runs] == days
+        assert sorted(r["metadata"]["annotations"]["dagwright.io/upstream-runs"] for r in runs) == [
+            f"up-{i}" for i in range(len(days))]
+        for run in runs:
+            assert len(kube.jobs(run["metadata"]["name"])) == 1
+        operator.assert_alive()
+        second.assert_alive()
+    finally:
+        second.stop()

@@ -15,7 +15,7 @@ Events
   crashed before recording it) plans the same name, which already exists (in the cache, or
   the create answers 409 AlreadyExists): exactly one run per event, never from memory.
 * Events that ended at or before the *watermark* are dealt with for good. After a pass the
-  watermark moves to ``now - SETTLE_SECONDS`` (never back); the events in between are
+  watermark moves to ``now - SETTLE_SECONDS``, rounded down to the minute (never back); the events in between are
   remembered by name in ``handled``. So a triggered run deleted by the history limits is not
   created again, and an upstream run whose status reached the cache a little late (a status
   write in flight, a restart) still counts.
@@ -305,7 +305,9 @@ def plan_triggers(snapshot: TriggerSnapshot) -> TriggerPlan:
     by_name = {event.name: event for event in new}
     events.extend(TriggerEvent(EventType.NORMAL, TriggerEventReason.TRIGGERED,
                                f"created run {run.name}: {_describe(by_name[run.name])}") for run in create)
-    watermark = max(snapshot.watermark, snapshot.now - timedelta(seconds=SETTLE_SECONDS))
+    # whole minutes: the Workflow's status changes (one write) at most once a minute for it
+    settled = (snapshot.now - timedelta(seconds=SETTLE_SECONDS)).replace(second=0, microsecond=0)
+    watermark = max(snapshot.watermark, settled)
     return TriggerPlan(
         watermark=watermark,
         handled=_remembered(snapshot, watermark, [*create, *skipped], existing),

@@ -113,3 +113,4 @@ def test_the_dbt_kinds_test_summary_is_a_verdict_too():
     assert (result.passed, result.rows) == (False, 1)
     assert result.message == "1 of 12 dbt tests failed: test.lakehouse.gold_totals_match"
     assert judge_check(CheckSpec(), {**summary, "exitCode": "0", "failed": "0", "passed": "12"}).passed
+

@@ -127,6 +127,10 @@ class TestExactlyOnce:
         assert plan.watermark == NOW - timedelta(seconds=SETTLE_SECONDS)
         assert plan_triggers(snap(watermark=NOW)).watermark == NOW
 
+    def test_the_watermark_moves_in_whole_minutes_so_the_status_is_written_at_most_once_a_minute(self) -> None:
+        later = replace(snap(), now=NOW + timedelta(seconds=42))
+        assert plan_triggers(later).watermark == NOW - timedelta(seconds=SETTLE_SECONDS)
+
 
 class TestJoin:
     UPS = (Upstream("a"), Upstream("c"))
