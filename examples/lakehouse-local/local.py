@@ -38,10 +38,18 @@ def _configmap(name: str, data: dict[str, str], kind: str = "ConfigMap") -> dict
             key: data}
 
 
-def manifests(ep: dict[str, Any]) -> list[dict[str, Any]]:
-    """The two code ConfigMaps, the endpoints ConfigMap and the credentials Secret."""
+def databases(ep: dict[str, Any], prefix: str | None = None) -> tuple[str, str]:
+    """(Iceberg catalog database, CRM database): the services' own, or `PREFIX_lake`, `PREFIX_crm`."""
+    pg = ep["postgres"]
+    return (f"{prefix}_lake", f"{prefix}_crm") if prefix else (pg["catalog"], pg["crm"])
+
+
+def manifests(ep: dict[str, Any], prefix: str | None = None) -> list[dict[str, Any]]:
+    """The two code ConfigMaps, the endpoints ConfigMap and the credentials Secret. With `prefix`
+    (a test), the lake and the CRM are that prefix's own databases and warehouse folder."""
     pg, s3 = ep["postgres"], ep["s3"]
     jdbc = f"jdbc:postgresql://{pg['host']}:{pg['port']}"
+    catalog_db, crm_db = databases(ep, prefix)
     code = {p.name: p.read_text() for p in sorted((HERE / "code").glob("*.py"))}
     dbt_dir = HERE / "dbt"
     dbt = {str(p.relative_to(dbt_dir)).replace("/", "__"): p.read_text()
@@ -50,12 +58,12 @@ def manifests(ep: dict[str, Any]) -> list[dict[str, Any]]:
         _configmap("lakehouse-local-code", code),
         _configmap("lakehouse-local-dbt", dbt),
         _configmap("lakehouse-local-endpoints", {
-            "LAKE_CATALOG_URI": f"{jdbc}/{pg['catalog']}", "CRM_JDBC_URL": f"{jdbc}/{pg['crm']}",
-            "LAKE_S3_ENDPOINT": s3["endpoint"], "LAKE_WAREHOUSE": "s3://lakehouse/warehouse",
+            "LAKE_CATALOG_URI": f"{jdbc}/{catalog_db}", "CRM_JDBC_URL": f"{jdbc}/{crm_db}",
+            "LAKE_S3_ENDPOINT": s3["endpoint"], "LAKE_WAREHOUSE": f"s3://lakehouse/{prefix or 'warehouse'}",
             "AWS_REGION": s3["region"]}),
         _configmap("lakehouse-local-credentials", {
             "PGUSER": pg["user"], "PGPASSWORD": pg["password"], "AWS_ACCESS_KEY_ID": s3["accessKey"],
-            "AWS_SECRET_ACCESS_KEY": s3["secretKey"], "NOTIFY_URL": ep["receiver"]["url"] + "/lakehouse"},
+            "AWS_SECRET_ACCESS_KEY": s3["secretKey"], "NOTIFY_URL": f"{ep['receiver']['url']}/{prefix or 'lakehouse'}"},
             kind="Secret"),
     ]
 
@@ -65,24 +73,30 @@ def land(ep: dict[str, Any], day: str, quality: str = "good", seed: int = 7) -> 
     return land_day(S3(s3["endpoint"], s3["accessKey"], s3["secretKey"], s3["region"]), day, seed, quality, 600)
 
 
-def catalog(ep: dict[str, Any]) -> Any:
+def catalog(ep: dict[str, Any], prefix: str | None = None) -> Any:
     """The Iceberg catalog `lake` as pyiceberg sees it: the same JDBC tables in PostgreSQL."""
+    import logging
+
     from pyiceberg.catalog.sql import SqlCatalog
 
+    logging.getLogger("pyiceberg.catalog.sql").setLevel(logging.ERROR)  # "v0 schema": Iceberg Java's, as written
     pg, s3 = ep["postgres"], ep["s3"]
     return SqlCatalog("lake", **{
-        "uri": f"postgresql+psycopg2://{pg['user']}:{pg['password']}@{pg['host']}:{pg['port']}/{pg['catalog']}",
+        "uri": f"postgresql+psycopg2://{pg['user']}:{pg['password']}@{pg['host']}:{pg['port']}/{databases(ep, prefix)[0]}",
         "s3.endpoint": s3["endpoint"], "s3.access-key-id": s3["accessKey"],
         "s3.secret-access-key": s3["secretKey"], "s3.region": s3["region"]})
 
 
-def crm_rows(ep: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The CRM table, ordered by customer (empty when the sync never ran)."""
+def connect(ep: dict[str, Any], dbname: str) -> Any:
     import psycopg2
 
     pg = ep["postgres"]
-    with psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
-                          dbname=pg["crm"]) as conn, conn.cursor() as cur:
+    return psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"], dbname=dbname)
+
+
+def crm_rows(ep: dict[str, Any], prefix: str | None = None) -> list[tuple[Any, ...]]:
+    """The CRM table, ordered by customer, with each row's version (xmin); empty before any sync."""
+    with connect(ep, databases(ep, prefix)[1]) as conn, conn.cursor() as cur:
         cur.execute("SELECT to_regclass('customer_segments')")
         if cur.fetchone()[0] is None:
             return []
@@ -91,9 +105,9 @@ def crm_rows(ep: dict[str, Any]) -> list[tuple[Any, ...]]:
         return list(cur.fetchall())
 
 
-def layers(ep: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """{table: {rows, snapshots, perDay}} for bronze.orders, silver.orders, gold.customer_value."""
-    cat = catalog(ep)
+def layers(ep: dict[str, Any], prefix: str | None = None) -> dict[str, dict[str, Any]]:
+    """{table: {rows, snapshots, perDay, table}} for bronze.orders, silver.orders, gold.customer_value."""
+    cat = catalog(ep, prefix)
     out: dict[str, dict[str, Any]] = {}
     for name in ("bronze.orders", "silver.orders", "gold.customer_value"):
         table = cat.load_table(name)
@@ -107,16 +121,22 @@ def layers(ep: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def report(ep: dict[str, Any]) -> str:
+def gold_equals_crm(gold: list[dict[str, Any]], crm: list[tuple[Any, ...]]) -> bool:
+    """Every Gold customer is in the CRM with the same orders, revenue and segment, and no other."""
+    by_id = {g["customer_id"]: g for g in gold}
+    return len(crm) == len(by_id) and all(
+        c[0] in by_id and int(by_id[c[0]]["orders"]) == c[1] and by_id[c[0]]["revenue"] == c[2]
+        and by_id[c[0]]["segment"] == c[4] for c in crm)
+
+
+def report(ep: dict[str, Any], prefix: str | None = None) -> str:
     lines = ["layer                 rows  snapshots  rows per load day"]
-    tables = layers(ep)
+    tables = layers(ep, prefix)
     for name, t in tables.items():
         days = ", ".join(f"{d}: {n}" for d, n in sorted(t["perDay"].items())) or "-"
         lines.append(f"{name:<20} {t['rows']:>5}  {t['snapshots']:>9}  {days}")
-    crm = crm_rows(ep)
-    gold = {r["customer_id"]: r for r in tables["gold.customer_value"]["table"].to_pylist()}
-    same = len(crm) == len(gold) and all(
-        c[0] in gold and int(gold[c[0]]["orders"]) == c[1] and gold[c[0]]["revenue"] == c[2] for c in crm)
+    crm = crm_rows(ep, prefix)
+    same = gold_equals_crm(tables["gold.customer_value"]["table"].to_pylist(), crm)
     as_of = sorted({str(c[5]) for c in crm})
     lines.append(f"CRM customer_segments {len(crm):>5}  as of {', '.join(as_of) or '-'}; "
                  f"{'equal to' if same else 'differs from'} Gold")
