@@ -83,19 +83,25 @@ def test_a_dbt_task_builds_a_project_with_dbt_spark_and_reports_its_results(kube
                                                       {"name": "work", "mountPath": "/work"}]}],
                  "containers": [{"name": "main", "volumeMounts": [{"name": "work", "mountPath": "/work"}]}],
                  "volumes": [{"name": "config", "configMap": {"name": "tiny"}}, {"name": "work", "emptyDir": {}}]}}}
-    kube.create_run("dbt", spec=spec(build))
+    # A dependent reads the summary the dbt kind makes of run_results.json.
+    report = py("report", "import sys\nprint('dbt ran', sys.argv[1], 'nodes,', sys.argv[2], 'passed')\n",
+                python={"args": ["{{ tasks.build.outputs.total }}", "{{ tasks.build.outputs.passed }}"]},
+                dependsOn=["build"])
+    kube.create_run("dbt", spec=spec(build, report))
     run = kube.wait_for_phase("dbt", timeout=RUN_TIMEOUT)
     task = run["status"]["tasks"]["build"]
     logs = dagwright(kube_env, kube.ns, "logs", "dbt", "build")
     assert logs.returncode == 0, logs.stderr
     if not broken:
         assert run["status"]["phase"] == "Succeeded", run["status"]
-        # two models + two tests, all passed (dbt's run_results.json, summarized by the dbt kind)
+        # two models + two tests, all passed
         assert task["outputs"]["total"] == "4" and task["outputs"]["passed"] == "4", task
         assert task["outputs"]["exitCode"] == "0"
         assert "Completed successfully" in logs.stdout
+        assert "dbt ran 4 nodes, 4 passed" in dagwright(kube_env, kube.ns, "logs", "dbt", "report").stdout
     else:
         assert run["status"]["phase"] == "Failed"
         assert task["message"].startswith("attempt 1 failed: exit code 1: ")
         assert "test.tiny.unique_orders_id" in task["message"]
         assert "Failure in test unique_orders_id" in logs.stdout
+        assert run["status"]["tasks"]["report"]["phase"] == "Skipped"
