@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def connect(ep: dict[str, Any], dbname: str) -> Any:
 
 def crm_rows(ep: dict[str, Any], prefix: str | None = None) -> list[tuple[Any, ...]]:
     """The CRM table, ordered by customer, with each row's version (xmin); empty before any sync."""
-    with connect(ep, databases(ep, prefix)[1]) as conn, conn.cursor() as cur:
+    with closing(connect(ep, databases(ep, prefix)[1])) as conn, conn.cursor() as cur:
         cur.execute("SELECT to_regclass('customer_segments')")
         if cur.fetchone()[0] is None:
             return []

@@ -41,17 +41,25 @@ def local():
     return module
 
 
+def admin(local, ep: dict, statements: list[str]) -> None:
+    """Statements outside a transaction (CREATE/DROP DATABASE); psycopg2's `with conn` would open one."""
+    conn = local.connect(ep, "postgres")
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def lake(kube, local):
     """The example applied to the test's namespace, with its own databases; their names' prefix."""
     assert ENDPOINTS.exists(), f"{ENDPOINTS} missing: the services start with hack/cluster-up.sh (DW_SERVICES=1)"
     ep = local.endpoints(ENDPOINTS)
     prefix = kube.ns.replace("-", "_")
-    with local.connect(ep, "postgres") as conn:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for db in local.databases(ep, prefix):
-                cur.execute(f"CREATE DATABASE {db}")
+    admin(local, ep, [f"CREATE DATABASE {db}" for db in local.databases(ep, prefix)])
     for doc in local.manifests(ep, prefix):
         if doc["kind"] == "Secret":
             kube.core.create_namespaced_secret(kube.ns, doc)
@@ -61,11 +69,7 @@ def lake(kube, local):
     workflow["metadata"]["namespace"] = kube.ns
     kube.custom.create_namespaced_custom_object("dagwright.io", "v1alpha1", kube.ns, "workflows", workflow)
     yield ep, prefix
-    with local.connect(ep, "postgres") as conn:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for db in local.databases(ep, prefix):
-                cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    admin(local, ep, [f"DROP DATABASE IF EXISTS {db} WITH (FORCE)" for db in local.databases(ep, prefix)])
 
 
 def notifications(ep: dict, prefix: str, run: str) -> list[dict]:
