@@ -40,7 +40,8 @@ restart_needed() {  # restart_needed NAME PATTERN PORT [bridge-only]: stops a ru
   if alive "$1" "$2"; then
     answers "$3" "${4:-}" && return 1
     log "$1 runs but does not answer: restarting"
-    kill -TERM "$(cat "$SV_DIR/pids/$1.pid")" 2>/dev/null || true
+    local sig=TERM; [[ $1 == postgres ]] && sig=INT  # PostgreSQL's fast shutdown (TERM waits for clients)
+    kill "-$sig" "$(cat "$SV_DIR/pids/$1.pid")" 2>/dev/null || true
     for _ in $(seq 100); do alive "$1" "$2" || break; sleep 0.1; done
     alive "$1" "$2" && kill -KILL "$(cat "$SV_DIR/pids/$1.pid")" 2>/dev/null
   fi
