@@ -16,6 +16,9 @@ if [[ -d "$DIR" ]]; then
   exec 9>"$DIR/.lock"
   flock -w 60 9 || echo "cluster-down: cluster-up still holds $DIR/.lock after 60s; stopping anyway" >&2
 fi
+if [[ "$(id -u)" == 0 && -d "$DIR/services" ]]; then
+  CLUSTER_DIR="$DIR" "$ROOT/hack/services/down.sh" || echo "cluster-down: a service did not stop (see above)" >&2
+fi
 if [[ "$(id -u)" == 0 && ( -d "$DIR/realnode" || "${DW_REAL_NODE:-1}" != 0 ) ]]; then
   CLUSTER_DIR="$DIR" "$ROOT/hack/realnode/down.sh" || echo "cluster-down: the real node left something behind (see above)" >&2
 fi

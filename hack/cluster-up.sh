@@ -409,6 +409,12 @@ if rn_enabled; then
   "$ROOT/hack/image/task-images.sh" || die "building the real node's images failed"
   "$ROOT/hack/realnode/up.sh" || die "the real node did not start (logs: $DIR/realnode/logs)"
   real_node="real node $RN_NODE"
+  # The runnable lakehouse example's services (PostgreSQL, S3, notification receiver) beside the
+  # node; DW_SERVICES=0 leaves them out.
+  if [[ "${DW_SERVICES:-1}" != 0 ]]; then
+    "$ROOT/hack/services/up.sh" || die "the services did not start (logs: $DIR/services/logs)"
+    real_node+=" + services"
+  fi
 fi
 echo "cluster-up: kubeconfig: $KUBECONFIG_ADMIN  (export KUBECONFIG=$KUBECONFIG_ADMIN)"
 echo "cluster-up: apiserver https://127.0.0.1:$APISERVER_PORT, $NODES kwok nodes, $real_node, logs in $DIR/logs, took $(elapsed)s"

@@ -3,7 +3,8 @@
 #   openssl (certificates), curl (health checks), ca-certificates, python3-venv (.venv);
 #   chromium + chromium-driver (tests/browser: the web view in a headless browser; NEED_BROWSER=0 skips);
 #   for the real node (unless DW_REAL_NODE=0): containerd, runc, containernetworking-plugins,
-#   iproute2, and buildah + debootstrap (its images, hack/image/task-images.sh).
+#   iproute2, buildah + debootstrap + maven (its images, hack/image/task-images.sh), and postgresql
+#   (the runnable lakehouse example's database, hack/services/up.sh; its service is not started).
 # Uses apt-get (Debian's archive, the only system package source allowed). Go is not a Debian
 # package here (Debian's is too old): it must be at /usr/local/go/bin/go or on PATH.
 set -euo pipefail
@@ -25,6 +26,9 @@ if [[ "${DW_REAL_NODE:-1}" != 0 ]]; then
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
   command -v buildah >/dev/null 2>&1 || need+=(buildah)
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  command -v mvn >/dev/null 2>&1 || need+=(maven)               # the Spark image's jars
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)  # the lakehouse example
+  command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 fi
 if ((${#need[@]})); then
   echo "system-deps: installing missing Debian packages: ${need[*]}"

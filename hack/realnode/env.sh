@@ -39,3 +39,5 @@ rn_node_name() {
 }
 RN_NODE="$(rn_node_name)"
 rn_enabled() { [[ "${DW_REAL_NODE:-1}" != 0 ]]; }
+RN_SPARK_IMAGE="localhost/dagwright/spark:3.5"
+RN_DBT_IMAGE="localhost/dagwright/dbt:1.10-spark"

@@ -124,8 +124,11 @@ until "${CTR[@]}" version >/dev/null 2>&1; do
   sleep 0.2
 done
 log "containerd $(containerd --version | awk '{print $3}') ready (pid $(cat "$RN_DIR/pids/containerd.pid"))"
-for i in pause python; do
-  "${CTR[@]}" images import "$RN_IMAGES/$i.tar" >/dev/null || die "importing $RN_IMAGES/$i.tar failed"
+# spark and dbt (hack/image/task-images.sh builds them unless told `python`) when they were built;
+# dbt's archive holds the spark layer too, which containerd keeps once.
+for i in pause python spark dbt; do
+  [[ -f "$RN_IMAGES/$i.tar" ]] || continue
+  ctr --address "$RN_SOCK" --namespace k8s.io images import "$RN_IMAGES/$i.tar" >/dev/null || die "importing $RN_IMAGES/$i.tar failed"
 done
 log "images imported: $("${CTR[@]}" images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
 

@@ -11,6 +11,9 @@ from typing import Any
 
 from dagwright.api.models import Notification, NotifyOn, RunPhase, WorkflowRunStatus
 
+MAX_FAILURE_CHARS = 300
+"""Each failed task's message is cut to this many characters in the payload (and the text)."""
+
 _EMOJI = {RunPhase.SUCCEEDED: ":white_check_mark:", RunPhase.FAILED: ":x:", RunPhase.CANCELLED: ":no_entry_sign:"}
 
 
@@ -37,8 +40,10 @@ def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus,
     failed_checks = sorted(name for name, result in (status.checks or {}).items() if not result.passed)
     if failed_checks:
         text += f"; failed checks: {', '.join(failed_checks[:10])}"
+    failures = {n: _cut((status.tasks or {})[n].message or "") for n in failed}
     if failed:
         text += f"; failed tasks: {', '.join(failed[:10])}" + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
+        text += "".join(f"\n• {n}: {failures[n]}" for n in failed[:3] if failures[n])
     return {
         "text": text.strip(),
         "event": event.value if event else (phase.value if phase else None),
@@ -47,6 +52,7 @@ def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus,
         "namespace": meta["namespace"],
         "phase": phase.value if phase else None,
         "failedTasks": failed,
+        "failures": failures,
         "startedAt": status.started_at,
         "finishedAt": status.finished_at,
         "duration": status.duration,
@@ -54,3 +60,7 @@ def build_payload(run: dict[str, Any], workflow: str, status: WorkflowRunStatus,
         "progress": status.progress,
         "checks": {name: result.to_wire() for name, result in sorted((status.checks or {}).items())},
     }
+
+
+def _cut(message: str) -> str:
+    return message if len(message) <= MAX_FAILURE_CHARS else message[: MAX_FAILURE_CHARS - 1] + "…"

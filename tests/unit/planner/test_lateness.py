@@ -160,3 +160,17 @@ def test_the_deadline_spec_reads_from_and_after_on_the_wire():
     spec = spec_of([{"name": "a"}], deadline={"after": "3h", "from": "logicalDate"})
     assert spec.to_wire()["deadline"] == {"after": "3h", "from": "logicalDate"}
     assert datetime(2026, 1, 1, tzinfo=UTC) + parse_after(spec.deadline.after) == datetime(2026, 1, 1, 3, tzinfo=UTC)
+
+
+def test_a_failed_runs_notification_says_why_each_task_failed():
+    run = {"metadata": {"name": "r", "namespace": "ns", "creationTimestamp": "2026-11-24T02:00:00Z"}}
+    gate = 'attempt 1 failed: exit code 1: {"failed":1,"failures":"test.lakehouse.gate_rejected_share"}'
+    status = WorkflowRunStatus(phase="Failed", tasks={
+        "gate": {"phase": "Failed", "message": gate},
+        "sync": {"phase": "Skipped", "message": "upstream failed"},
+        "long": {"phase": "Failed", "message": "x" * 1000}})
+    payload = build_payload(run, "wf", status)
+    assert payload["failedTasks"] == ["gate", "long"]
+    assert payload["failures"]["gate"] == gate
+    assert len(payload["failures"]["long"]) == 300
+    assert "gate: " + gate in payload["text"]
