@@ -63,11 +63,19 @@ if restart_needed postgres "$PG_DATA" "$SV_PG_PORT"; then
       "$RN_POD_SUBNET" >"$PG_DATA/pg_hba.conf"
   fi
   install -d -o postgres -g postgres -m 755 "$SV_DIR/pg-run"
-  setsid setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$PG_DATA" \
-    -c listen_addresses="127.0.0.1,$SV_HOST" -c port="$SV_PG_PORT" -c unix_socket_directories="$SV_DIR/pg-run" \
-    -c max_connections=50 -c shared_buffers=64MB -c fsync=off -c full_page_writes=off \
-    </dev/null >>"$SV_DIR/logs/postgres.log" 2>&1 9>&- &
-  echo $! >"$SV_DIR/pids/postgres.pid"
+  # After a SIGKILL of the postmaster its children linger for a moment, still attached to the
+  # shared memory, and a new postmaster refuses to start ("lock file already exists"): try again.
+  for try in $(seq 20); do
+    setsid setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$PG_DATA" \
+      -c listen_addresses="127.0.0.1,$SV_HOST" -c port="$SV_PG_PORT" -c unix_socket_directories="$SV_DIR/pg-run" \
+      -c max_connections=50 -c shared_buffers=64MB -c fsync=off -c full_page_writes=off \
+      </dev/null >>"$SV_DIR/logs/postgres.log" 2>&1 9>&- &
+    echo $! >"$SV_DIR/pids/postgres.pid"
+    for _ in $(seq 20); do alive postgres "$PG_DATA" && ! answers "$SV_PG_PORT" || break; sleep 0.1; done
+    alive postgres "$PG_DATA" || ! tail -n 3 "$SV_DIR/logs/postgres.log" | grep -q 'lock file "postmaster.pid" already exists' || {
+      log "the killed PostgreSQL's processes still hold its data dir; trying again ($try)"; sleep 1; continue; }
+    break
+  done
   wait_up postgres "$PG_DATA" "$SV_PG_PORT"
   for _ in $(seq 100); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$SV_PG_PORT" && break; sleep 0.1; done
   log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on $SV_HOST:$SV_PG_PORT (pid $(cat "$SV_DIR/pids/postgres.pid"))"
