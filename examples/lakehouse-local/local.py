@@ -140,7 +140,7 @@ def report(ep: dict[str, Any], prefix: str | None = None) -> str:
     same = gold_equals_crm(tables["gold.customer_value"]["table"].to_pylist(), crm)
     as_of = sorted({str(c[5]) for c in crm})
     lines.append(f"CRM customer_segments {len(crm):>5}  as of {', '.join(as_of) or '-'}; "
-                 f"{'equal to' if same else 'differs from'} Gold")
+                 f"{'equal to Gold' if same else 'not Gold: the CRM keeps the last day that passed the gate'}")
     segments: dict[str, int] = {}
     for c in crm:
         segments[c[4]] = segments.get(c[4], 0) + 1

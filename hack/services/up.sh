@@ -7,6 +7,7 @@
 # on 127.0.0.1 and the real node's bridge address only, and keeps its state in .cluster/services.
 # A service that is up and answers is left alone; one that was killed or does not answer is
 # (re)started on its kept state. Writes .cluster/services/endpoints.json for clients and tests.
+# The services do not inherit fd 9: cluster-up holds its lock (.cluster/.lock) there.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=env.sh
@@ -62,11 +63,19 @@ if restart_needed postgres "$PG_DATA" "$SV_PG_PORT"; then
       "$RN_POD_SUBNET" >"$PG_DATA/pg_hba.conf"
   fi
   install -d -o postgres -g postgres -m 755 "$SV_DIR/pg-run"
-  setsid setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$PG_DATA" \
-    -c listen_addresses="127.0.0.1,$SV_HOST" -c port="$SV_PG_PORT" -c unix_socket_directories="$SV_DIR/pg-run" \
-    -c max_connections=50 -c shared_buffers=64MB -c fsync=off -c full_page_writes=off \
-    </dev/null >>"$SV_DIR/logs/postgres.log" 2>&1 &
-  echo $! >"$SV_DIR/pids/postgres.pid"
+  # After a SIGKILL of the postmaster its children linger for a moment, still attached to the
+  # shared memory, and a new postmaster refuses to start ("lock file already exists"): try again.
+  for try in $(seq 20); do
+    setsid setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$PG_DATA" \
+      -c listen_addresses="127.0.0.1,$SV_HOST" -c port="$SV_PG_PORT" -c unix_socket_directories="$SV_DIR/pg-run" \
+      -c max_connections=50 -c shared_buffers=64MB -c fsync=off -c full_page_writes=off \
+      </dev/null >>"$SV_DIR/logs/postgres.log" 2>&1 9>&- &
+    echo $! >"$SV_DIR/pids/postgres.pid"
+    for _ in $(seq 20); do alive postgres "$PG_DATA" && ! answers "$SV_PG_PORT" || break; sleep 0.1; done
+    alive postgres "$PG_DATA" || ! tail -n 3 "$SV_DIR/logs/postgres.log" | grep -q 'lock file "postmaster.pid" already exists' || {
+      log "the killed PostgreSQL's processes still hold its data dir; trying again ($try)"; sleep 1; continue; }
+    break
+  done
   wait_up postgres "$PG_DATA" "$SV_PG_PORT"
   for _ in $(seq 100); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$SV_PG_PORT" && break; sleep 0.1; done
   log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on $SV_HOST:$SV_PG_PORT (pid $(cat "$SV_DIR/pids/postgres.pid"))"
@@ -90,7 +99,7 @@ if [[ ! -x "$SV_S3_BIN" || "$(cat "$SV_S3_BIN.inputs" 2>/dev/null)" != "$s3_inpu
 fi
 if restart_needed s3 "$SV_S3_BIN" "$SV_S3_PORT"; then
   setsid "$SV_S3_BIN" -root "$SV_DIR/s3" -listen "127.0.0.1:$SV_S3_PORT,$SV_HOST:$SV_S3_PORT" \
-    -bucket landing -bucket lakehouse </dev/null >>"$SV_DIR/logs/s3.log" 2>&1 &
+    -bucket landing -bucket lakehouse </dev/null >>"$SV_DIR/logs/s3.log" 2>&1 9>&- &
   echo $! >"$SV_DIR/pids/s3.pid"
   wait_up s3 "$SV_S3_BIN" "$SV_S3_PORT"
   log "dw-s3 on $SV_HOST:$SV_S3_PORT (pid $(cat "$SV_DIR/pids/s3.pid"), data in $SV_DIR/s3)"
@@ -100,7 +109,7 @@ fi
 RECEIVER="$ROOT/hack/demo_receiver.py"
 if restart_needed receiver "$RECEIVER" "$SV_RECEIVER_PORT" bridge-only; then
   setsid python3 "$RECEIVER" "$SV_DIR/receiver.port" "$SV_DIR/notifications.log" "$SV_HOST:$SV_RECEIVER_PORT" \
-    </dev/null >>"$SV_DIR/logs/receiver.log" 2>&1 &
+    </dev/null >>"$SV_DIR/logs/receiver.log" 2>&1 9>&- &
   echo $! >"$SV_DIR/pids/receiver.pid"
   wait_up receiver "$RECEIVER" "$SV_RECEIVER_PORT" bridge-only
   log "notification receiver on $SV_HOST:$SV_RECEIVER_PORT (pid $(cat "$SV_DIR/pids/receiver.pid"), $SV_DIR/notifications.log)"
