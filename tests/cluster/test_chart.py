@@ -170,7 +170,9 @@ def test_the_chart_installs_a_namespaced_operator_with_task_service_accounts(rel
         )
         assert proc.stdout.strip() == "no", (verb, resource)
     assert not can_i(kube_env, namespace, OPERATOR_SA, "delete", "jobs.batch")
-    assert not can_i(kube_env, namespace, OPERATOR_SA, "create", "pods")
+    assert can_i(kube_env, namespace, OPERATOR_SA, "create", "pods")  # taskResource: Pod
+    assert can_i(kube_env, namespace, OPERATOR_SA, "create", "configmaps")  # largeOutputs
+    assert not can_i(kube_env, namespace, OPERATOR_SA, "delete", "configmaps")
     assert not can_i(kube_env, namespace, OPERATOR_SA, "list", "secrets")
 
     # The default task identity has no rights at all; the Spark one may manage executor pods.
@@ -213,17 +215,18 @@ def test_a_cluster_wide_install_grants_the_table_in_every_namespace_and_no_more(
             ("get", "secrets"),
             ("delete", "workflowruns.dagwright.io"),
             ("patch", "workflowruns.dagwright.io", "--subresource=status"),
+            ("create", "pods"),  # taskResource: Pod
+            ("create", "configmaps"),  # largeOutputs
         ]:
             assert cluster_can(*what, "--namespace", "default"), what
         for verb, resource in [
             ("delete", "jobs.batch"),
             ("list", "secrets"),
-            ("create", "pods"),
-            ("get", "pods"),
             ("list", "namespaces"),
             ("update", "workflowruns.dagwright.io"),
             ("delete", "workflows.dagwright.io"),
-            ("create", "configmaps"),
+            ("delete", "configmaps"),
+            ("list", "configmaps"),
         ]:
             assert not cluster_can(verb, resource, "--namespace", "default"), (verb, resource)
         assert cluster_can("watch", "customresourcedefinitions.apiextensions.k8s.io")
