@@ -42,7 +42,7 @@ cluster-test: deps venv tools ## cluster tests only (tests/ minus tests/unit), l
 test: deps venv tools  ## unit + cluster tests (starts the local control plane unless KUBECONFIG is given)
 	hack/test.sh
 
-demo: deps venv tools  ## local cluster + CRDs + operator + the lakehouse example, shown running to the end
+demo: deps venv tools  ## local cluster + real node + services + operator: the lakehouse moving real data, a good and a bad day
 	hack/demo.sh
 
 bench: venv tools ## benchmarks; figures in bench/results/latest.json
