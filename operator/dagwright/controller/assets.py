@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from dagwright.api.assets import DataAssetStatus, Materialization
 from dagwright.api.models import API_VERSION, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.specmemo import spec_traits
 from dagwright.api.vocabulary import MANAGED_BY
 from dagwright.kube import resources
 from dagwright.kube.errors import AlreadyExists, ApiError, Conflict
@@ -59,7 +60,7 @@ class AssetRecorder:
     async def record_run(self, body: dict[str, Any], spec: WorkflowSpec, status: WorkflowRunStatus,
                          workflow: str | None, logical_date: datetime | None) -> None:
         """Record every materialization the run's status shows (no-op for what is recorded)."""
-        if not any(task.produces for task in spec.tasks):
+        if not spec_traits(spec).produces_assets:
             return
         namespace, run = body["metadata"]["namespace"], body["metadata"]["name"]
         for asset, materialization in materializations_of(spec, status, run, workflow, logical_date):

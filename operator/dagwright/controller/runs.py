@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from dagwright.api.frozen import thaw_spec
 from dagwright.api.models import API_VERSION, FINISHED_RUN_PHASES, RunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.specmemo import spec_traits
 from dagwright.api.timefmt import format_time, parse_time
 from dagwright.controller import metrics
 from dagwright.controller.assets import AssetRecorder
@@ -53,13 +54,13 @@ TRANSIENT_RETRY_SECONDS = 2.0
 CONFIRM_ROUNDS = 2  # plan, look up Jobs the cache lacks, plan again — at most this often per pass
 _WAITING = (None, RunPhase.QUEUED.value, RunPhase.PENDING.value)
 
-Pending = tuple[str, WorkflowRunStatus]
+Pending = tuple[str, WorkflowRunStatus]  # (uid of the run, the status decided for it)
 
 
 class LineageSink(Protocol):
     """Where OpenLineage events go (controller/lineage.py:LineageEmitter)."""
 
-    def emit(self, events: list[LineageEvent]) -> None: ...  # (uid of the run, the status decided for it)
+    def emit(self, events: list[LineageEvent]) -> None: ...
 
 
 class RunReconciler:
@@ -158,7 +159,7 @@ class RunReconciler:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
             return
         metrics.record_plan(snapshot, plan, self.clock())
-        await self._store(key, body, status, plan, now)
+        await self._store(key, body, status, plan, now, wake_later_runs=bool(spec_traits(spec).depends_on_past))
         await self._record_assets(body, spec, plan.status)
         if self.lineage is not None:
             meta = body["metadata"]
@@ -178,7 +179,8 @@ class RunReconciler:
                 now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
-                context=self._conditions_context(body, run_spec, spec), children=self.children.views(key[0], status),
+                context=self._conditions_context(body, run_spec, spec),
+                children=self.children.views(key[0], status) if spec_traits(spec).calls_workflows else {},
                 past_waiting=self._past_waiting(key, body, spec),
                 **(_deadline_inputs(body) if spec.deadline else {}))
             plan = plan_run(snapshot)
@@ -189,13 +191,16 @@ class RunReconciler:
 
     def _conditions_context(self, body: dict[str, Any], run_spec: WorkflowRunSpec, spec: WorkflowSpec) -> dict[str, str]:
         """Params and run fields for `when:` and `forEach.from` (built only for workflows that have one)."""
-        if not any(task.when or (task.for_each and task.for_each.from_) for task in spec.tasks):
+        if not spec_traits(spec).reads_run_context:
             return {}
         return self.specs.identity(body, run_spec, spec).template_context
 
     async def _store(self, key: RunKey, body: dict[str, Any], status: WorkflowRunStatus,
-                     plan: RunPlan, now: datetime) -> None:
-        """Hand the new status to the writer, post Events, and schedule the next look."""
+                     plan: RunPlan, now: datetime, wake_later_runs: bool = False) -> None:
+        """Hand the new status to the writer, post Events, and schedule the next look.
+
+        `wake_later_runs`: the workflow has dependsOnPast tasks, so a run that finishes wakes
+        its workflow's other unfinished runs (one may wait for it)."""
         generation = body["metadata"].get("generation")
         new_status = plan.status.model_copy(update={"observed_generation": generation})
         new_status.conditions = build_run_conditions(new_status, generation, format_time(now))
@@ -213,6 +218,8 @@ class RunReconciler:
             self.queue.add_after(key, TRANSIENT_RETRY_SECONDS)
         if finished:
             self._finished(self.store.run(key) or body)
+            if wake_later_runs:
+                self._wake_unfinished_siblings(body)
             self.queue.add(key)  # for its notifications
         else:
             self.notifier.notify_deadline_if_due(body, new_status)
@@ -244,7 +251,7 @@ class RunReconciler:
 
     def _past_waiting(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec) -> dict[str, str]:
         """dependsOnPast tasks that must wait, judged from the workflow's other runs (planner/past.py)."""
-        tasks = [task.name for task in spec.tasks if task.depends_on_past]
+        tasks = list(spec_traits(spec).depends_on_past)
         if not tasks:
             return {}
         others = [PastRun(b["metadata"]["name"], _logical_date(b), is_finished(b),
@@ -268,7 +275,6 @@ class RunReconciler:
         self.pools.forget_run(run_key(body))
         self.progress.forget(body["metadata"]["uid"])
         self._wake_waiting_siblings(body)
-        self._wake_unfinished_siblings(body)
         for callback in self.on_finished:
             callback(body)
 

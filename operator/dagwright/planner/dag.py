@@ -8,25 +8,17 @@ from __future__ import annotations
 from collections import deque
 
 from dagwright.api.models import WorkflowSpec
-
-_ORDER_CACHE: dict[int, tuple[WorkflowSpec, tuple[str, ...]]] = {}
-_ORDER_CACHE_SIZE = 256
+from dagwright.api.specmemo import per_spec
 
 
+@per_spec
 def topological_order(spec: WorkflowSpec) -> tuple[str, ...]:
     """Task names with every task after its dependencies; ties keep spec order.
 
     Memoised per spec object (frozen specs are shared and never mutated), since big runs ask
     for it on every pass.
     """
-    cached = _ORDER_CACHE.get(id(spec))
-    if cached is not None and cached[0] is spec:
-        return cached[1]
-    order = tuple(_kahn(spec))
-    if len(_ORDER_CACHE) >= _ORDER_CACHE_SIZE:
-        _ORDER_CACHE.pop(next(iter(_ORDER_CACHE)))
-    _ORDER_CACHE[id(spec)] = (spec, order)
-    return order
+    return tuple(_kahn(spec))
 
 
 def _kahn(spec: WorkflowSpec) -> list[str]:

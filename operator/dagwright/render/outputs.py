@@ -15,6 +15,7 @@ from typing import Any
 
 from dagwright.api.expression import ExpressionError, names_in, parse_expression
 from dagwright.api.models import Task, WorkflowSpec
+from dagwright.api.specmemo import per_spec
 from dagwright.render.templating import placeholders
 
 MAX_OUTPUT_BYTES = 1024
@@ -41,25 +42,17 @@ def _references_in(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for name in placeholders(text) if (m := _OUTPUT_KEY.match(name))]
 
 
-_USED_CACHE: dict[int, tuple[WorkflowSpec, frozenset[str]]] = {}
-
-
+@per_spec
 def tasks_with_read_outputs(spec: WorkflowSpec) -> frozenset[str]:
     """Names of the tasks whose outputs the operator reads (memoised per frozen spec object): the
     ones some task, a `when:` or the workflow's declared outputs use, the ones that publish them
     (to triggered workflows, a check's verdict), and every `largeOutputs` task (collected and
     size-checked in any case)."""
-    cached = _USED_CACHE.get(id(spec))
-    if cached is not None and cached[0] is spec:
-        return cached[1]
     declared = {p for output in spec.outputs or [] for p, _ in _references_in(output.value)}  # spec.outputs
     used = frozenset(producer for task in spec.tasks for producer, _ in output_references(task)
                      ) | condition_producers(spec) | declared
     used |= {task.name for task in spec.tasks
              if task.large_outputs or task.publish_outputs or task.check is not None}
-    if len(_USED_CACHE) >= 256:
-        _USED_CACHE.pop(next(iter(_USED_CACHE)))
-    _USED_CACHE[id(spec)] = (spec, used)
     return used
 
 
