@@ -32,6 +32,7 @@ API_CALLS: dict[str, tuple[Need, ...]] = {
     "watch_jobs_path": (("batch", "jobs", "list"), ("batch", "jobs", "watch")),  # JobIndex, labelled Jobs only
     "watch_pods_path": (("", "pods", "list"), ("", "pods", "watch")),  # JobIndex, labelled pods only
     "list_pods": (("", "pods", "list"),),  # exit codes and termination messages of attempts
+    "attempt_pods": (("", "pods", "list"), ("", "pods", "get")),  # an attempt's pod: its Job's, or its own (Pod mode)
     "pod_log": (),  # `dagwright logs`
     "get_custom": (("dagwright.io", "workflows", "get"), ("dagwright.io", "workflowruns", "get"),
                    ("dagwright.io", "pools", "get"),  # a Pool the watch has not shown yet

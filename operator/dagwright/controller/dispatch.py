@@ -115,7 +115,7 @@ class Dispatcher:
                            if facts and facts.failure and facts.failure_kind else None)
                 if facts is None:
                     try:
-                        pods = await asyncio.to_thread(resources.list_pods, self.http, key[0], f"job-name={job.name}")
+                        pods = await asyncio.to_thread(resources.attempt_pods, self.http, key[0], job.name)
                     except ApiError as error:
                         log.warning("could not read the pod of %s: %s", job.name, error)
                         continue

@@ -71,10 +71,8 @@ class LargeOutputs:
         try:
             if resources.get_configmap(self.http, namespace, name) is not None:
                 return Collected(ref=name)
-            # The Job's pod, or (taskResource: Pod) the attempt's own Pod, named like the Job.
-            pods = resources.list_pods(self.http, namespace, f"job-name={job}") or [
-                p for p in [resources.get_pod(self.http, namespace, job)] if p is not None]
-            pods = [p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"]
+            pods = [p for p in resources.attempt_pods(self.http, namespace, job)
+                    if (p.get("status") or {}).get("phase") == "Succeeded"]
             if not pods:
                 return Collected(error="outputs are in the task's log, but its pod is gone")
             tail = resources.pod_log_tail(self.http, namespace, pods[0]["metadata"]["name"],

@@ -129,6 +129,16 @@ def list_pods(http: KubeHttp, namespace: str, selector: str) -> list[dict[str, A
     return http.request("GET", f"/api/v1/namespaces/{namespace}/pods", query={"labelSelector": selector}).get("items", [])
 
 
+def attempt_pods(http: KubeHttp, namespace: str, attempt: str) -> list[dict[str, Any]]:
+    """The pod(s) of one task attempt: its Job's pods, else (taskResource: Pod) the attempt's own
+    Pod, which is named like the Job would be."""
+    pods = list_pods(http, namespace, f"job-name={attempt}")
+    if pods:
+        return pods
+    own = get_pod(http, namespace, attempt)
+    return [own] if own is not None else []
+
+
 def pod_log(http: KubeHttp, namespace: str, name: str, container: str = "main") -> str:
     """A pod's container log as text."""
     return http.text(f"/api/v1/namespaces/{namespace}/pods/{name}/log", {"container": container})
