@@ -173,13 +173,14 @@ class RunReconciler:
     async def _plan(self, key: RunKey, body: dict[str, Any], spec: WorkflowSpec, status: WorkflowRunStatus,
                     run_spec: WorkflowRunSpec, now: datetime) -> tuple[RunSnapshot, RunPlan]:
         """Plan; if the plan names Jobs the cache lacks, ask the API server and plan again."""
+        context = self._conditions_context(body, run_spec, spec)  # the same in both rounds
         for _round in range(CONFIRM_ROUNDS):
             snapshot = RunSnapshot(
                 run_name=body["metadata"]["name"], spec=spec, status=status, jobs=self.jobs.jobs_of(key),
                 now=now, cancel=run_spec.cancel, admitted=self._admitted(key, body, spec, status),
                 confirmed_missing=self.dispatch.confirmed_missing(key), start_grace_seconds=self.start_grace_seconds,
                 pools=self.pools.views(key, spec), run_order=_in_line(body).order,
-                context=self._conditions_context(body, run_spec, spec),
+                context=context,
                 children=self.children.views(key[0], status) if spec_traits(spec).calls_workflows else {},
                 past_waiting=self._past_waiting(key, body, spec),
                 **(_deadline_inputs(body) if spec.deadline else {}))
