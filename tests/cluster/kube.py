@@ -70,6 +70,13 @@ class Kube:
     def event_reasons(self, name: str) -> list[str]:
         return [e.reason for e in sorted(self.events(name), key=lambda e: e.metadata.creation_timestamp)]
 
+    def told_progress(self, name: str) -> str:
+        """What the run's start, progress and end Events said, in one text (a short run has one
+        Event, RunSucceeded, carrying it all; a longer one spreads it over a few)."""
+        told = {"RunStarted", "TaskSucceeded", "TaskStarted", "RunSucceeded", "RunFailed", "RunCancelled"}
+        return "; ".join(e.message or "" for e in sorted(self.events(name), key=lambda e: e.metadata.creation_timestamp)
+                         if e.reason in told)
+
     # waiting
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 60, every: float = 0.1) -> Any:
         deadline = time.monotonic() + timeout

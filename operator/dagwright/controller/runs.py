@@ -44,7 +44,7 @@ from dagwright.planner.invalid import plan_invalid_run
 from dagwright.planner.lateness import keep_deadline_records
 from dagwright.planner.lineage import LineageEvent, lineage_events
 from dagwright.planner.past import PastRun, assess_past
-from dagwright.planner.run import is_routine, plan_run
+from dagwright.planner.run import is_reported_with_progress, plan_run
 from dagwright.planner.snapshot import DEFAULT_START_GRACE_SECONDS, RunPlan, RunSnapshot
 from dagwright.render.outputs import output_context
 
@@ -206,13 +206,11 @@ class RunReconciler:
         new_status = plan.status.model_copy(update={"observed_generation": generation})
         new_status.conditions = build_run_conditions(new_status, generation, format_time(now))
         finished = new_status.phase in FINISHED_RUN_PHASES
+        self._post_news(body, plan)
         if new_status != status:
             self.statuses.submit(key, (body["metadata"]["uid"], new_status))
         if finished:
             await self.statuses.flush(key)  # stored before anyone is told the run finished
-        for transition in plan.transitions:
-            if not is_routine(transition):  # routine progress: `ProgressEvents`, with the status writes
-                self.events.post(body, transition.reason, transition.message, transition.type.value)
         if plan.requeue_after is not None:
             self.queue.add_after(key, plan.requeue_after + 0.05)
         if plan.confirm:  # the API server could not tell yet: look again soon
@@ -225,6 +223,13 @@ class RunReconciler:
         else:
             self.notifier.notify_deadline_if_due(body, new_status)
 
+    def _post_news(self, body: dict[str, Any], plan: RunPlan) -> None:
+        """Post the plan's news now (failures, retries, queueing), before its status is stored;
+        the run's start, end and routine progress go out with the status writes (`ProgressEvents`)."""
+        for transition in plan.transitions:
+            if not is_reported_with_progress(transition):
+                self.events.post(body, transition.reason, transition.message, transition.type.value)
+
     def _retry_later(self, key: RunKey, error: ApiError) -> None:
         metrics.API_ERRORS.labels("reconcile").inc()
         log.warning("run %s/%s: cannot plan now, will retry: %s", *key, error)
@@ -233,9 +238,8 @@ class RunReconciler:
     async def _carry_out_invalid(self, body: dict[str, Any], status: WorkflowRunStatus, message: str,
                                  now: datetime) -> None:
         plan = plan_invalid_run(status, message, now, body["metadata"].get("generation"))
-        await self._write_now(body, plan.status)
-        for transition in plan.transitions:
-            self.events.post(body, transition.reason, transition.message, transition.type.value)
+        self._post_news(body, plan)
+        await self._write_now(body, plan.status)  # RunFailed: `ProgressEvents`, with the write
         self._finished(self.store.run(run_key(body)) or body)
 
     # ----------------------------------------------------------------- siblings

@@ -536,10 +536,36 @@ TASK_DISRUPTED = "TaskDisrupted"
 _GROUPED = {"TaskStarted", "TaskSucceeded", "TaskSkipped", "TaskCancelled"}
 
 
+# A run's start and end are told with its progress (`progress_report`), not the moment they are planned.
+_REPORTED_RUN_REASONS = {"RunStarted", "RunSucceeded", "RunFailed", "RunCancelled"}
+
+
 def is_routine(transition: Transition) -> bool:
     """Routine task progress (started, succeeded, skipped, cancelled), as opposed to failures,
     retries and run transitions, which each deserve an Event of their own the moment they happen."""
     return transition.reason in _GROUPED
+
+
+def is_reported_with_progress(transition: Transition) -> bool:
+    """Told by `progress_report` when the status is stored: routine task progress and the run's
+    start and end. Everything else (failures, retries, queueing, checks) is posted at once."""
+    return transition.reason in _GROUPED or transition.reason in _REPORTED_RUN_REASONS
+
+
+def progress_report(reported: WorkflowRunStatus, now: WorkflowRunStatus) -> list[Transition]:
+    """The Events telling what happened since the status last reported (pure).
+
+    One Event for the run's end, its message carrying the routine task progress ("run succeeded:
+    all tasks finished (after 3s); succeeded: a, b, c, d"); before the end, the routine progress,
+    led by the run's start if that was not told yet ("run started with 4 task(s); succeeded: a").
+    A run that ends before its start was told has a single Event.
+    """
+    routine = routine_transitions(reported, now)
+    lead = [t for t in _run_transitions(reported, now) if t.reason in _REPORTED_RUN_REASONS]
+    if not lead:
+        return routine
+    told = "; ".join([lead[0].message] + [t.message for t in routine])
+    return [Transition(reason=lead[0].reason, message=told, type=lead[0].type)]
 
 
 def routine_transitions(old: WorkflowRunStatus, new: WorkflowRunStatus) -> list[Transition]:

@@ -251,9 +251,10 @@ def test_an_invalid_run_fails_once_with_an_event_naming_the_problem_and_creates_
     assert status(api, "broken")["phase"] == "Failed"
     assert "ghost" in status(api, "broken")["message"]
     assert api.jobs() == {}
-    assert reasons(api) == ["InvalidSpec"]
+    assert reasons(api) == ["InvalidSpec", "RunFailed"]  # RunFailed too: alerts on failed runs see it
+    assert "ghost" in [e for e in api.events if e["reason"] == "RunFailed"][0]["message"]
     asyncio.run(op.reconcile("broken"))
-    assert reasons(api) == ["InvalidSpec"]
+    assert reasons(api) == ["InvalidSpec", "RunFailed"]
 
 
 # ----------------------------------------------------------------- largeOutputs
