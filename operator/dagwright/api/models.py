@@ -80,6 +80,12 @@ class TaskResource(str, Enum):
     POD = "Pod"
 
 
+# What a workflow without `taskResource` gets; written into each run's frozen spec when the run
+# starts, so a run keeps the kind it started with whatever a later operator's default is (a
+# frozen spec without it is from before the field: Job).
+DEFAULT_TASK_RESOURCE = TaskResource.JOB
+
+
 class RunPhase(str, Enum):
     """Phase of a WorkflowRun."""
 

@@ -16,7 +16,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from dagwright.api.frozen import freeze_spec, thaw_spec
-from dagwright.api.models import FINISHED_RUN_PHASES, MAX_WORKFLOW_NESTING, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec
+from dagwright.api.models import (
+    DEFAULT_TASK_RESOURCE,
+    FINISHED_RUN_PHASES,
+    MAX_WORKFLOW_NESTING,
+    WorkflowRunSpec,
+    WorkflowRunStatus,
+    WorkflowSpec,
+)
 from dagwright.api.runtime import run_data_interval, run_logical_date
 from dagwright.api.timefmt import format_time
 from dagwright.api.validation import Problem, validate_workflow_spec, workflow_call_problems
@@ -73,6 +80,7 @@ class SpecResolver:
                                            lambda name: self._workflow_spec(body["metadata"]["namespace"], name))
         if problems:
             raise InvalidRun("; ".join(str(p) for p in problems[:10]))
+        spec = spec.model_copy(update={"task_resource": spec.task_resource or DEFAULT_TASK_RESOURCE})
         return spec, run_spec, status.model_copy(
             update={"frozen_spec": freeze_spec(spec), "workflow_generation": generation})
 
