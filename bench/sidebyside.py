@@ -124,9 +124,7 @@ class Side:
         else:
             tasks = [{"name": t, "container": {"image": "busybox:1.36", "command": ["true"]},
                       **({"dependsOn": deps} if deps else {})} for t, deps in dag.items()]
-            spec: dict[str, Any] = {"tasks": tasks}
-            if self.name == "dagwright-pods":
-                spec["taskResource"] = "Pod"
+            spec: dict[str, Any] = {"tasks": tasks, "taskResource": "Pod" if self.name == "dagwright-pods" else "Job"}
             custom.create_namespaced_custom_object("dagwright.io", "v1alpha1", namespace, "workflows", {
                 "apiVersion": "dagwright.io/v1alpha1", "kind": "Workflow", "metadata": {"name": scenario}, "spec": spec})
             time.sleep(1.0)  # the operator's Workflow cache, as in real life

@@ -96,11 +96,20 @@ def kube_env(kubeconfig: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def crds(kube_env):
     """The committed CRDs applied (the same files `make demo` and the chart install)."""
-    for cmd in (["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")],
-                ["kubectl", "wait", "--for=condition=Established", "--timeout=60s",
-                 "crd/workflows.dagwright.io", "crd/workflowruns.dagwright.io", "crd/pools.dagwright.io"]):
-        proc = subprocess.run(cmd, env=kube_env, capture_output=True, text=True, timeout=90)
-        assert proc.returncode == 0, proc.stderr + proc.stdout
+    apply = ["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")]
+    proc = subprocess.run(apply, env=kube_env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    wait = ["kubectl", "wait", "--for=condition=Established", "--timeout=60s",
+            *(f"crd/{plural}.dagwright.io" for plural in ("workflows", "workflowruns", "pools", "dataassets"))]
+    deadline = time.monotonic() + 60
+    while True:
+        # A CRD created a moment ago may have no status.conditions yet, which kubectl wait
+        # reports as an error instead of waiting: ask again.
+        proc = subprocess.run(wait, env=kube_env, capture_output=True, text=True, timeout=90)
+        if proc.returncode == 0 or time.monotonic() > deadline or "accessor error" not in proc.stderr:
+            break
+        time.sleep(0.5)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
     return True
 
 
