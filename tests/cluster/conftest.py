@@ -9,8 +9,9 @@ from .operator_process import OperatorProcess, operator_env
 
 
 @pytest.fixture
-def kube(kube_api, namespace, crds) -> Kube:
-    return Kube(kube_api, namespace)
+def kube(kube_api, namespace, crds, request) -> Kube:
+    """The test's namespace; a module that looks at Jobs pins its workflows with `TASK_RESOURCE = "Job"`."""
+    return Kube(kube_api, namespace, getattr(request.module, "TASK_RESOURCE", None))
 
 
 def running_operator(kubeconfig, kube_env, namespace, tmp_path, request):

@@ -25,15 +25,25 @@ def container_task(name: str, deps: list[str] | None = None, annotations: dict[s
 class Kube:
     """A namespace's Dagwright objects through the official client."""
 
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+    def __init__(self, api: client.ApiClient, namespace: str, task_resource: str | None = None) -> None:
         self.ns = namespace
+        # Set by a test module that looks at its runs' Jobs (`TASK_RESOURCE = "Job"`): every workflow
+        # it applies without `taskResource` gets this one. Other modules run the default (Pod).
+        self.task_resource = task_resource
         self.custom = client.CustomObjectsApi(api)
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
 
     # objects
+    def pinned(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """`spec` with the module's task resource, unless it names one."""
+        if self.task_resource is None or "taskResource" in spec:
+            return spec
+        return {**spec, "taskResource": self.task_resource}
+
     def apply_workflow(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Workflow", "metadata": {"name": name}, "spec": spec}
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Workflow", "metadata": {"name": name},
+                "spec": self.pinned(spec)}
         return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.ns, "workflows", body)
 
     def patch_workflow(self, name: str, patch: dict[str, Any]) -> None:
@@ -45,7 +55,7 @@ class Kube:
         if workflow:
             run_spec["workflowRef"] = {"name": workflow}
         if spec is not None:
-            run_spec["workflowSpec"] = spec
+            run_spec["workflowSpec"] = self.pinned(spec)
         body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "WorkflowRun", "metadata": {"name": name}, "spec": run_spec}
         return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.ns, "workflowruns", body)
 

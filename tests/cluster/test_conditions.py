@@ -25,7 +25,7 @@ def test_a_false_condition_skips_the_task_without_a_job_and_a_none_failed_join_s
     assert run["status"]["tasks"]["load"]["message"] == (
         "when 'tasks.check.outputs.rows > 0' is false (tasks.check.outputs.rows='0')")
     assert kube.job_keys("cond") == [("check", 1), ("notify", 1), ("report", 1)]
-    assert "TaskSkipped" in kube.event_reasons("cond")
+    assert "skipped: load" in kube.wait_for("the run's end told", lambda: kube.told_progress("cond"))
 
 
 def test_a_condition_with_a_syntax_error_makes_the_run_invalid_naming_task_and_position(kube, operator):
