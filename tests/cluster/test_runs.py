@@ -126,7 +126,7 @@ def test_cancel_mid_run_stops_the_running_task_and_starts_no_more(kube, operator
 
 
 def test_editing_the_workflow_mid_run_leaves_the_run_unchanged(kube, operator):
-    kube.apply_workflow("edit", {"tasks": [task("first", annotations={"sim.dagwright.io/duration": "2s"}),
+    kube.apply_workflow("edit", {"tasks": [task("first", annotations={"sim.dagwright.io/duration": "6s"}),
                                            task("second", ["first"])]})
     kube.create_run("edit-1", workflow="edit")
     kube.wait_for("first running", lambda: kube.task_phases(kube.run("edit-1")).get("first") == "Running")
@@ -138,14 +138,16 @@ def test_editing_the_workflow_mid_run_leaves_the_run_unchanged(kube, operator):
 
 
 def test_the_operator_killed_mid_run_and_restarted_finishes_with_one_job_per_attempt(kube, operator):
-    tasks = [task(f"s{i}", [f"s{i - 1}"] if i else None, annotations={"sim.dagwright.io/duration": "1s"})
+    # s1 lasts past the run's first status writes (2 s, then every 5 s) so that it is seen running
+    tasks = [task(f"s{i}", [f"s{i - 1}"] if i else None,
+                  annotations={"sim.dagwright.io/duration": "7s" if i == 1 else "1s"})
              for i in range(4)]
     tasks.append(task("flaky", ["s1"], annotations={"sim.dagwright.io/fail-first-attempt": "true"},
                       retries={"limit": 1, "backoffSeconds": 1}))
     kube.create_run("crash", spec={"tasks": tasks})
     kube.wait_for("s1 running", lambda: kube.task_phases(kube.run("crash")).get("s1") == "Running", timeout=30)
     operator.kill()
-    time.sleep(2.5)  # s1 finishes while nobody watches
+    time.sleep(8)  # s1 finishes while nobody watches
     operator.start()
     run = kube.wait_for_phase("crash", timeout=60)
     assert run["status"]["phase"] == "Succeeded"

@@ -31,7 +31,7 @@ from dagwright.controller.notify import Notifier
 from dagwright.controller.pools import PoolBook
 from dagwright.controller.progress import ProgressEvents
 from dagwright.controller.specs import RUNS, InvalidRun, SpecResolver
-from dagwright.controller.statuswriter import StatusWriter
+from dagwright.controller.statuswriter import FIRST_LINGER_SECONDS, StatusWriter
 from dagwright.controller.store import RunKey, RunStore, is_finished, run_key, run_phase, workflow_name_of
 from dagwright.controller.workqueue import WorkQueue
 from dagwright.kube import resources
@@ -85,7 +85,7 @@ class RunReconciler:
         self.lineage_namespace = "dagwright"
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
-        self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending)
+        self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending, first_linger=FIRST_LINGER_SECONDS)
         self.progress = ProgressEvents(events)  # routine task progress, a few Events per run
 
     # ----------------------------------------------------------------- watch events

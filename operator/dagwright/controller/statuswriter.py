@@ -6,12 +6,13 @@ waiting for the write. Writes of one run never overlap and never go backwards: a
 handed over while a write waits or is in flight replaces any older value not yet written,
 so a burst of passes costs one write. Background writes linger a moment and only a few are
 in flight at once over all runs, so that at a busy API server Job creations come first and
-status writes coalesce instead of queueing; after a background write, the next one of the same
-key waits until `spacing` seconds have passed, doubling with each write of that key up to
-`max_spacing` (1, 2, 4, 4 ... s): the first changes of a run show at once, and a run that
-changes all the time costs one write every few seconds, not one per change (API economy: the
-planner never waits for these writes, it plans from `pending`). `flush` writes now and raises what the write raised, for the
-passes that must see their status stored (a run that finished).
+status writes coalesce instead of queueing. A key's first write waits `first_linger` seconds
+(the reconciler's: `FIRST_LINGER_SECONDS`), so a run that ends sooner is written once, when it
+ends; after a background write, the next one of the same key waits until `spacing` seconds have
+passed, so a run that changes all the time costs one write every few seconds, not one per
+change (API economy: the planner never waits for these writes, it plans from `pending`).
+`flush` writes now and raises what the write raised, for the passes that must see their status
+stored (a run that finished).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ Value = TypeVar("Value")
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 BACKGROUND_WRITES = 4  # in flight at once over all runs: Job creations go first at a busy API server
-LINGER_SECONDS = 0.25  # a background write waits this long, so a burst of passes costs one write
-SPACING_SECONDS = 1.0  # and at least this long after the previous write of the same key,
-MAX_SPACING_SECONDS = 4.0  # doubling with each write of the key up to this
+FIRST_LINGER_SECONDS = 2.0  # a key's first write waits this long: a run that ends sooner is written once
+LINGER_SECONDS = 0.25  # a later background write waits this long, so a burst of passes costs one write
+SPACING_SECONDS = 5.0  # and at least this long after the previous write of the same key
 
 
 class StatusWriter(Generic[Key, Value]):
@@ -40,13 +41,12 @@ class StatusWriter(Generic[Key, Value]):
 
     def __init__(self, write: Callable[[Key, Value], Awaitable[None]],
                  concurrency: int = BACKGROUND_WRITES, linger: float = LINGER_SECONDS,
-                 spacing: float = SPACING_SECONDS, max_spacing: float = MAX_SPACING_SECONDS) -> None:
+                 spacing: float = SPACING_SECONDS, first_linger: float | None = None) -> None:
         self._write = write
         self._linger = linger
+        self._first_linger = linger if first_linger is None else first_linger
         self._spacing = spacing
-        self._max_spacing = max(spacing, max_spacing)
         self._last_write: dict[Key, float] = {}  # monotonic time of each key's latest write
-        self._next_spacing: dict[Key, float] = {}  # how long after it the next background write waits
         self._background = asyncio.Semaphore(concurrency)
         self._pending: dict[Key, Value] = {}
         self._locks: dict[Key, asyncio.Lock] = {}
@@ -75,7 +75,6 @@ class StatusWriter(Generic[Key, Value]):
         """The object is gone: drop what is pending and stop retrying."""
         self._pending.pop(key, None)
         self._last_write.pop(key, None)
-        self._next_spacing.pop(key, None)
         drain = self._drains.pop(key, None)
         if drain is not None:
             drain.cancel()
@@ -85,10 +84,10 @@ class StatusWriter(Generic[Key, Value]):
 
     async def _drain(self, key: Key) -> None:
         delay = FIRST_RETRY_SECONDS
-        await asyncio.sleep(self._linger)
+        await asyncio.sleep(self._linger if key in self._last_write else self._first_linger)
         while key in self._pending:
             last = self._last_write.get(key)
-            wait = 0.0 if last is None else last + self._next_spacing.get(key, self._spacing) - time.monotonic()
+            wait = 0.0 if last is None else last + self._spacing - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)  # the previous write of this key was a moment ago
                 continue
@@ -112,8 +111,6 @@ class StatusWriter(Generic[Key, Value]):
             del self._locks[key]
 
     def _written(self, key: Key, value: Value) -> None:
-        if key in self._last_write:
-            self._next_spacing[key] = min(self._next_spacing.get(key, self._spacing) * 2, self._max_spacing)
         self._last_write[key] = time.monotonic()
         if self._pending.get(key) is value:
             del self._pending[key]

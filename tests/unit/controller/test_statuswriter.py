@@ -189,20 +189,18 @@ def test_flush_does_not_wait_for_the_spacing():
     assert asyncio.run(scenario()).writes == [("run", 1), ("run", 2)]
 
 
-def test_the_spacing_doubles_with_each_write_of_a_key_up_to_the_most():
+
+def test_a_keys_first_write_waits_the_first_linger_so_a_quick_end_is_written_once():
     async def scenario():
         store = SlowStore()
-        writer = StatusWriter(store.write, linger=0, spacing=0.1, max_spacing=0.2)
-        loop = asyncio.get_running_loop()
-        written_at: list[float] = []
-        started = loop.time()
-        for value in range(1, 5):
-            writer.submit("run", value)
-            while len(store.writes) < value:
-                await asyncio.sleep(0.005)
-            written_at.append(loop.time() - started)
-        return [later - earlier for earlier, later in zip(written_at, written_at[1:], strict=False)]
+        writer = StatusWriter(store.write, linger=0, spacing=10, first_linger=0.2)
+        writer.submit("run", 1)  # started
+        await asyncio.sleep(0.05)
+        writer.submit("run", 2)  # progressed
+        await asyncio.sleep(0.05)
+        writer.submit("run", 3)  # finished: flushed at once
+        await asyncio.wait_for(writer.flush("run"), timeout=1)
+        await asyncio.sleep(0.3)  # past the first linger: nothing left to write
+        return store
 
-    gaps = asyncio.run(scenario())
-    assert gaps[0] >= 0.09 and gaps[1] >= 0.19 and gaps[2] >= 0.19  # 0.1, then 0.2, then capped at 0.2
-    assert gaps[2] < 0.39
+    assert asyncio.run(scenario()).writes == [("run", 3)]
