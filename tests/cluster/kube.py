@@ -69,10 +69,19 @@ class Kube:
         selector = f"dagwright.io/run={run}" if run else "dagwright.io/run"
         return self.batch.list_namespaced_job(self.ns, label_selector=selector).items
 
-    def job_keys(self, run: str) -> list[tuple[str, int]]:
-        """(task, attempt) of every Job of the run, sorted."""
-        return sorted((j.metadata.labels["dagwright.io/task"], int(j.metadata.labels["dagwright.io/attempt"]))
-                      for j in self.jobs(run))
+    def task_pods(self, run: str) -> list[Any]:
+        """The run's bare task Pods (`taskResource: Pod`): owned by the WorkflowRun, not by a Job."""
+        pods = self.core.list_namespaced_pod(self.ns, label_selector=f"dagwright.io/run={run}").items
+        return [p for p in pods if any(o.kind == "WorkflowRun" for o in p.metadata.owner_references or [])]
+
+    def attempts(self, run: str) -> list[Any]:
+        """The objects that are the run's task attempts: its Jobs, else its task Pods."""
+        return self.jobs(run) or self.task_pods(run)
+
+    def attempt_keys(self, run: str) -> list[tuple[str, int]]:
+        """(task, attempt) of every attempt (Job or task Pod) of the run, sorted."""
+        return sorted((a.metadata.labels["dagwright.io/task"], int(a.metadata.labels["dagwright.io/attempt"]))
+                      for a in self.attempts(run))
 
     def events(self, name: str) -> list[Any]:
         return [e for e in self.core.list_namespaced_event(self.ns).items if e.involved_object.name == name]

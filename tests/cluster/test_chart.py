@@ -331,7 +331,7 @@ def _a_run_with_a_retried_task_succeeds(kube: Kube) -> None:
     assert run["status"]["phase"] == "Succeeded", run["status"]
     assert run["status"]["tasks"]["transform"]["attempts"] == 2
     assert any("exit code 1" in (e.message or "") for e in kube.events("rbac") if e.reason == "TaskRetrying")
-    assert kube.job_keys("rbac") == [("extract", 1), ("load", 1), ("transform", 1), ("transform", 2)]
+    assert kube.attempt_keys("rbac") == [("extract", 1), ("load", 1), ("transform", 1), ("transform", 2)]
     reasons = kube.wait_for("run events", lambda: (r := kube.event_reasons("rbac")) and "RunSucceeded" in r and r)
     assert {"TaskRetrying", "RunSucceeded"} <= set(reasons), reasons
     kube.wait_for("NotificationSent event", lambda: "NotificationSent" in kube.event_reasons("rbac"))

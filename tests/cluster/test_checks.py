@@ -27,8 +27,8 @@ def test_a_failing_blocking_check_stops_reverse_etl_naming_the_check(kube, opera
     assert run["status"]["checks"]["quality-gate"] == {
         "passed": False, "severity": "Blocking", "asset": "lake.gold.orders", "rows": 3,
         "message": "3 orders without a customer"}
-    assert [key for key in kube.job_keys("blocked") if key[0] == "reverse-etl"] == []
-    assert kube.job_keys("blocked").count(("quality-gate", 1)) == 1  # a verdict is not retried
+    assert [key for key in kube.attempt_keys("blocked") if key[0] == "reverse-etl"] == []
+    assert kube.attempt_keys("blocked").count(("quality-gate", 1)) == 1  # a verdict is not retried
     kube.wait_for("CheckFailed event", lambda: "CheckFailed" in kube.event_reasons("blocked"))
 
 
@@ -37,7 +37,7 @@ def test_a_failing_warning_check_lets_reverse_etl_run_and_warns(kube, operator):
     run = kube.wait_for_phase("warned")
     assert run["status"]["phase"] == "Succeeded"
     assert run["status"]["tasks"]["reverse-etl"]["phase"] == "Succeeded"
-    assert ("reverse-etl", 1) in kube.job_keys("warned")
+    assert ("reverse-etl", 1) in kube.attempt_keys("warned")
     warning = [c for c in run["status"]["conditions"] if c["type"] == "Warning"]
     assert warning and warning[0]["status"] == "True" and "quality-gate" in warning[0]["message"]
     assert run["status"]["checks"]["quality-gate"]["passed"] is False

@@ -33,7 +33,7 @@ def test_retry_reruns_only_the_failed_and_skipped_tasks(kube, operator, kube_env
     retry = kube.wait_for_phase("orig-retry-1")
     assert kube.task_phases(retry) == {"first": "Succeeded", "flaky": "Failed", "last": "Skipped"}
     assert retry["status"]["tasks"]["first"]["message"] == "reused from orig"
-    assert kube.job_keys("orig-retry-1") == [("flaky", 1)]  # first was not run again
+    assert kube.attempt_keys("orig-retry-1") == [("flaky", 1)]  # first was not run again
 
 
 def test_a_retried_backfilled_run_renders_the_original_data_interval(kube, operator, kube_env):
@@ -59,7 +59,7 @@ def test_a_retried_backfilled_run_renders_the_original_data_interval(kube, opera
     assert retried.returncode == 0, retried.stderr
     retry = kube.wait_for_phase(f"{name}-retry-1")
     assert kube.task_phases(retry)["first"] == "Succeeded"  # reused
-    assert kube.job_keys(f"{name}-retry-1") == [("load", 1)]
+    assert kube.attempt_keys(f"{name}-retry-1") == [("load", 1)]
     assert rendered(f"{name}-retry-1") == (window, " to ".join(window))
     assert retry["spec"]["dataInterval"] == {"start": window[0], "end": window[1]}
     assert retry["spec"]["logicalDate"] == window[1]

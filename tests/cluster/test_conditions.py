@@ -24,7 +24,7 @@ def test_a_false_condition_skips_the_task_without_a_job_and_a_none_failed_join_s
                                      "report": "Succeeded"}
     assert run["status"]["tasks"]["load"]["message"] == (
         "when 'tasks.check.outputs.rows > 0' is false (tasks.check.outputs.rows='0')")
-    assert kube.job_keys("cond") == [("check", 1), ("notify", 1), ("report", 1)]
+    assert kube.attempt_keys("cond") == [("check", 1), ("notify", 1), ("report", 1)]
     assert "skipped: load" in kube.wait_for("the run's end told", lambda: kube.told_progress("cond"))
 
 

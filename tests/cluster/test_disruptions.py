@@ -32,7 +32,7 @@ def test_an_evicted_attempt_runs_again_without_using_retries(kube, operator):
     assert run["status"]["phase"] == "Succeeded"
     load = run["status"]["tasks"]["load"]
     assert (load["attempts"], load["disruptions"]) == (2, 1)
-    assert kube.job_keys("evicted") == [("load", 1), ("load", 2)]
+    assert kube.attempt_keys("evicted") == [("load", 1), ("load", 2)]
     first = next(j for j in kube.jobs("evicted") if j.metadata.labels["dagwright.io/attempt"] == "1")
     assert [c.reason for c in first.status.conditions if c.type == "Failed"] == ["PodFailurePolicy"]
     disrupted = [e for e in kube.events("evicted") if e.reason == "TaskDisrupted"]
@@ -51,4 +51,4 @@ def test_a_final_exit_code_fails_at_once_with_retries_left(kube, operator):
     assert load["attempts"] == 1
     assert load["message"].startswith("attempt 1 failed: exit code 3")
     assert load["message"].endswith("(final: exit code listed in noRetryOnExitCodes)")
-    assert kube.job_keys("final") == [("load", 1)]
+    assert kube.attempt_keys("final") == [("load", 1)]

@@ -138,7 +138,7 @@ def test_the_example_runs_to_success_with_one_job_per_task(example, kube, operat
     tasks = [t["name"] for t in workflow["spec"]["tasks"] if t["name"] not in skipped]
     assert run["status"]["phase"] == "Succeeded", run["status"]
     assert kube.task_phases(run) == {**dict.fromkeys(tasks, "Succeeded"), **dict.fromkeys(skipped, "Skipped")}
-    keys = kube.job_keys(run_name)
+    keys = kube.attempt_keys(run_name)
     callers = {t["name"] for t in workflow["spec"]["tasks"] if "workflow" in t}  # they start child runs, no Job
     for caller in callers:
         child = run["status"]["tasks"][caller]["run"]

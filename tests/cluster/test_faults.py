@@ -18,7 +18,7 @@ def test_a_job_deleted_under_a_running_task_is_a_failed_attempt_that_is_retried(
     kube.batch.delete_namespaced_job(job_name("deleted", "slow", 1), kube.ns, propagation_policy="Background")
     run = kube.wait_for("attempt 2", lambda: (r := kube.run("deleted"))["status"]["tasks"]["slow"]["attempts"] == 2 and r)
     assert "was deleted" in run["status"]["tasks"]["slow"]["message"]
-    assert kube.job_keys("deleted") == [("slow", 2)]
+    assert kube.attempt_keys("deleted") == [("slow", 2)]
     kube.patch_run("deleted", {"spec": {"cancel": True}})
     kube.wait_for_phase("deleted")
 
@@ -32,7 +32,7 @@ def test_two_operators_at_once_create_each_job_and_scheduled_run_once(kube, oper
         kube.apply_workflow("sched", {"schedule": "* * * * *", "catchup": True, "tasks": [task("a")]})
         pretend_last_fire(kube, "sched", 3)
         assert kube.wait_for_phase("twins", timeout=90)["status"]["phase"] == "Succeeded"
-        keys = kube.job_keys("twins")
+        keys = kube.attempt_keys("twins")
         assert keys == sorted((f"t{i}", 1) for i in range(20))
         runs = kube.wait_for("3 scheduled runs", lambda: (r := runs_of(kube, "sched")) and len(r) >= 3 and r)
         names = [r["metadata"]["name"] for r in runs]
@@ -79,6 +79,6 @@ def test_a_full_resource_quota_holds_a_task_back_without_failing_it_until_there_
     assert "Failed" not in kube.task_phases(run).values()
     kube.core.delete_namespaced_resource_quota("jobs", kube.ns)
     assert kube.wait_for_phase("quota")["status"]["phase"] == "Succeeded"
-    assert kube.job_keys("quota") == [("a", 1), ("b", 1)]
+    assert kube.attempt_keys("quota") == [("a", 1), ("b", 1)]
     assert not {"TaskFailed", "TaskRetrying"} & set(kube.event_reasons("quota"))
     operator.assert_alive()

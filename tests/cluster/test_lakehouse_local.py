@@ -143,7 +143,7 @@ def test_a_good_day_reaches_the_crm_a_rerun_changes_nothing_and_a_bad_day_stops_
     assert gate["phase"] == "Failed" and gate["attempts"] == 1
     assert "test.lakehouse.gate_rejected_share" in gate["message"], gate["message"]
     assert tasks["reverse-etl"]["phase"] == "Skipped"
-    assert kube.job_keys("bad") == [(t, 1) for t in sorted(
+    assert kube.attempt_keys("bad") == [(t, 1) for t in sorted(
         ["validate-landing", "bronze-ingest", "silver", "gold", "quality-gate"])]
     assert local.crm_rows(ep, prefix) == crm
     bad_layers = local.layers(ep, prefix)

@@ -53,7 +53,7 @@ def test_an_outage_right_after_a_job_create_loses_no_task_and_the_run_really_run
     run = kube.wait_for_phase("outage", timeout=120)
     assert run["status"]["phase"] == "Succeeded", run["status"]
     assert kube.task_phases(run) == {name: "Succeeded" for name in ["first", *mids, "last"]}
-    assert sorted(kube.job_keys("outage")) == sorted([("first", 1), *[(m, 1) for m in mids], ("last", 1)])
+    assert sorted(kube.attempt_keys("outage")) == sorted([("first", 1), *[(m, 1) for m in mids], ("last", 1)])
     assert not [m for m in messages(kube, "outage") if "deleted" in m]
     proxied_operator.assert_alive()
 

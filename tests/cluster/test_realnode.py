@@ -29,6 +29,7 @@ QUICK_STOP = {"spec": {"terminationGracePeriodSeconds": 5}}
 RUN_TIMEOUT = 240  # seconds: a run of a few tasks, on a loaded 2-core machine
 
 pytestmark = pytest.mark.realnode
+TASK_RESOURCE = "Job"  # these tests look at the Jobs; test_realnode_pods.py sees the same on Pods (the default)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -91,7 +92,7 @@ def test_an_exit_code_fails_the_attempt_and_the_retry_runs_again(kube, operator)
     assert run["status"]["phase"] == "Failed"
     assert run["status"]["tasks"]["fail"]["attempts"] == 2
     assert run["status"]["tasks"]["fail"]["message"].startswith("attempt 2 failed: exit code 3")
-    assert kube.job_keys("exit") == [("fail", 1), ("fail", 2)]
+    assert kube.attempt_keys("exit") == [("fail", 1), ("fail", 2)]
 
 
 def test_a_task_over_its_memory_limit_is_oom_killed(kube, operator):

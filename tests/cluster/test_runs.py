@@ -30,7 +30,7 @@ def test_a_linear_chain_runs_one_job_per_task_in_order(kube, operator):
     run = kube.wait_for_phase("chain-1")
     assert run["status"]["phase"] == "Succeeded"
     assert run["status"]["progress"] == "3/3"
-    assert kube.job_keys("chain-1") == [("t0", 1), ("t1", 1), ("t2", 1)]
+    assert kube.attempt_keys("chain-1") == [("t0", 1), ("t1", 1), ("t2", 1)]
     jobs = {j.metadata.labels["dagwright.io/task"]: j for j in kube.jobs("chain-1")}
     assert pod_finished_at(kube, jobs["t0"]) <= jobs["t1"].metadata.creation_timestamp
     assert pod_finished_at(kube, jobs["t1"]) <= jobs["t2"].metadata.creation_timestamp
@@ -60,7 +60,7 @@ def test_a_failing_task_skips_its_dependents_and_fails_the_run(kube, operator):
     assert run["status"]["phase"] == "Failed"
     assert kube.task_phases(run) == {"a": "Failed", "b": "Skipped", "c": "Skipped"}
     assert run["status"]["tasks"]["a"]["message"].startswith("attempt 1 failed: exit code 3")
-    assert kube.job_keys("failing") == [("a", 1)]
+    assert kube.attempt_keys("failing") == [("a", 1)]
     kube.wait_for("failure events", lambda: {"TaskFailed", "RunFailed"} <= set(kube.event_reasons("failing")))
 
 
@@ -79,7 +79,7 @@ def test_a_retry_succeeds_on_attempt_two_after_the_backoff(kube, operator):
     run = kube.wait_for_phase("retry")
     assert run["status"]["phase"] == "Succeeded"
     assert run["status"]["tasks"]["flaky"]["attempts"] == 2
-    assert kube.job_keys("retry") == [("flaky", 1), ("flaky", 2)]
+    assert kube.attempt_keys("retry") == [("flaky", 1), ("flaky", 2)]
     jobs = sorted(kube.jobs("retry"), key=lambda j: j.metadata.labels["dagwright.io/attempt"])
     failed_at = next(c.last_transition_time for c in jobs[0].status.conditions if c.type == "Failed")
     gap = (jobs[1].metadata.creation_timestamp - failed_at).total_seconds()
@@ -121,7 +121,7 @@ def test_cancel_mid_run_stops_the_running_task_and_starts_no_more(kube, operator
     run = kube.wait_for_phase("cancel")
     assert run["status"]["phase"] == "Cancelled"
     assert kube.task_phases(run) == {"long": "Cancelled", "after": "Cancelled"}
-    assert kube.job_keys("cancel") == [("long", 1)]
+    assert kube.attempt_keys("cancel") == [("long", 1)]
     kube.wait_for("job suspended", lambda: kube.jobs("cancel")[0].spec.suspend)
 
 
@@ -133,7 +133,7 @@ def test_editing_the_workflow_mid_run_leaves_the_run_unchanged(kube, operator):
     kube.patch_workflow("edit", {"spec": {"tasks": [task("other")]}})
     run = kube.wait_for_phase("edit-1")
     assert run["status"]["phase"] == "Succeeded"
-    assert kube.job_keys("edit-1") == [("first", 1), ("second", 1)]
+    assert kube.attempt_keys("edit-1") == [("first", 1), ("second", 1)]
     assert run["status"]["workflowGeneration"] == 1
 
 
@@ -151,7 +151,7 @@ def test_the_operator_killed_mid_run_and_restarted_finishes_with_one_job_per_att
     operator.start()
     run = kube.wait_for_phase("crash", timeout=60)
     assert run["status"]["phase"] == "Succeeded"
-    assert kube.job_keys("crash") == [("flaky", 1), ("flaky", 2), ("s0", 1), ("s1", 1), ("s2", 1), ("s3", 1)]
+    assert kube.attempt_keys("crash") == [("flaky", 1), ("flaky", 2), ("s0", 1), ("s1", 1), ("s2", 1), ("s3", 1)]
 
 
 def test_two_runs_whose_run_and_task_names_join_alike_each_get_their_own_job(kube, operator):
@@ -161,8 +161,8 @@ def test_two_runs_whose_run_and_task_names_join_alike_each_get_their_own_job(kub
     for name in ("etl", "etl-daily"):
         run = kube.wait_for_phase(name)
         assert run["status"]["phase"] == "Succeeded", run["status"]
-    assert kube.job_keys("etl") == [("daily-load", 1)]
-    assert kube.job_keys("etl-daily") == [("load", 1)]
+    assert kube.attempt_keys("etl") == [("daily-load", 1)]
+    assert kube.attempt_keys("etl-daily") == [("load", 1)]
     owners = {j.metadata.name: j.metadata.owner_references[0].name for j in kube.jobs()}
     assert sorted(owners.values()) == ["etl", "etl-daily"]  # two Jobs, one per run
 

@@ -36,8 +36,8 @@ def test_a_workflow_task_runs_a_child_run_and_takes_its_outputs(kube, operator):
     assert child["spec"]["params"] == {"source": "orders"}
     assert child["metadata"]["ownerReferences"][0]["name"] == "parent"
     assert child["metadata"]["labels"]["dagwright.io/parent-run"] == "parent"
-    assert kube.job_keys(name) == [("extract", 1), ("load", 1)]
-    assert kube.job_keys("parent") == [("report", 1)]
+    assert kube.attempt_keys(name) == [("extract", 1), ("load", 1)]
+    assert kube.attempt_keys("parent") == [("report", 1)]
     report = kube.jobs("parent")[0]
     assert report.spec.template.spec.containers[0].args == ["7"]
 
@@ -90,5 +90,5 @@ def test_an_operator_killed_after_creating_the_child_adopts_it_after_restart(kub
     run = kube.wait_for_phase("p4", timeout=90)
     assert run["status"]["phase"] == "Succeeded", run["status"]
     assert [c["metadata"]["name"] for c in children()] == [name]
-    assert kube.job_keys(name) == [("s1", 1), ("s2", 1)]
-    assert kube.job_keys("p4") == [("after", 1)]
+    assert kube.attempt_keys(name) == [("s1", 1), ("s2", 1)]
+    assert kube.attempt_keys("p4") == [("after", 1)]

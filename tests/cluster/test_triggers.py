@@ -156,11 +156,11 @@ def test_depends_on_past_blocks_the_next_day_until_the_failed_day_succeeds(kube,
     assert "in run daily-1 " in message and "it is Failed" in message
     kube.wait_for("other ran", lambda: kube.task_phases(kube.run("daily-2")).get("other") == "Succeeded")
     assert kube.task_phases(kube.run("daily-2"))["load"] == "Pending"
-    assert kube.job_keys("daily-2") == [("other", 1)]
+    assert kube.attempt_keys("daily-2") == [("other", 1)]
     # The failed day is run again, and succeeds: the next day goes on.
     kube.create_run("daily-1-again", workflow="daily", logicalDate=DAY, params={"code": "0"})
     assert kube.wait_for_phase("daily-2", timeout=90)["status"]["phase"] == "Succeeded"
-    assert kube.job_keys("daily-2") == [("load", 1), ("other", 1)]
+    assert kube.attempt_keys("daily-2") == [("load", 1), ("other", 1)]
 
 
 def test_two_operators_at_once_start_one_downstream_run_per_upstream_run(kube, operator, kubeconfig, kube_env,

@@ -199,7 +199,7 @@ def test_the_operator_from_the_image_takes_a_run_to_succeeded(
         kube.create_run("two", spec={"tasks": [container_task("extract"), container_task("load", ["extract"])]})
         run = kube.wait_for_phase("two", timeout=90)
         assert run["status"]["phase"] == "Succeeded", run["status"]
-        assert kube.job_keys("two") == [("extract", 1), ("load", 1)]
+        assert kube.attempt_keys("two") == [("extract", 1), ("load", 1)]
         assert proc.poll() is None, "the operator died"
     except BaseException:
         print("---- operator log (tail) ----\n" + log_path.read_text(errors="replace")[-6000:])

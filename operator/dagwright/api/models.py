@@ -83,7 +83,7 @@ class TaskResource(str, Enum):
 # What a workflow without `taskResource` gets; written into each run's frozen spec when the run
 # starts, so a run keeps the kind it started with whatever a later operator's default is (a
 # frozen spec without it is from before the field: Job).
-DEFAULT_TASK_RESOURCE = TaskResource.JOB
+DEFAULT_TASK_RESOURCE = TaskResource.POD
 
 
 class RunPhase(str, Enum):
@@ -609,10 +609,11 @@ class WorkflowSpec(ApiModel):
     )
     task_resource: TaskResource | None = Field(
         None,
-        description="What each task attempt is (default Job). Job: a batch/v1 Job with one pod, "
-        "run by the Job controller. Pod: a Pod the operator creates itself, without the Job "
-        "controller's hop and writes (retries, timeouts, cancel, disruptions and pools work the "
-        "same; jobTtlSecondsAfterFinished does not apply: pods stay while the run exists).",
+        description="What each task attempt is (default Pod). Pod: a Pod the operator creates "
+        "itself, without the Job controller's hop and writes. Job: a batch/v1 Job with one pod, "
+        "run by the Job controller, for clusters whose RBAC, quotas or tools expect Jobs (retries, "
+        "timeouts, cancel, disruptions and pools work the same; jobTtlSecondsAfterFinished "
+        "applies to Jobs only: pods stay while the run exists). A run keeps the kind it started with.",
     )
     params: list[Param] | None = Field(
         None,

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from dagwright.api.frozen import freeze_spec, thaw_spec
+from dagwright.api.models import TaskResource, WorkflowSpec
 from dagwright.controller import statuswriter
 
 from .fakeapi import FakeApi
@@ -136,3 +138,24 @@ def test_a_pod_deleted_behind_the_operators_back_is_confirmed_gone_then_failed()
     asyncio.run(op.reconcile("etl"))
     assert ("GET", "pods") in api.calls
     assert task_phases(api, "etl")["a"] == "Failed"
+
+
+def test_a_workflow_without_task_resource_runs_pods_and_its_run_records_the_kind_it_started_with():
+    api = FakeApi()
+    add_run(api, "plain", chain())
+    api.objects[f"{RUNS}/plain"]["spec"] = {"workflowSpec": {"tasks": chain()}}
+    asyncio.run(Operator(api).reconcile("plain"))
+    assert list(pods(api)) == [job_of(api, "plain", "a")] and not api.jobs()
+    assert thaw_spec(status(api, "plain")["frozenSpec"]).task_resource == TaskResource.POD
+
+
+def test_a_run_frozen_before_the_field_existed_keeps_running_jobs():
+    api = FakeApi()
+    add_run(api, "older", chain())
+    legacy = WorkflowSpec.model_validate({"tasks": chain()})
+    assert legacy.task_resource is None
+    api.objects[f"{RUNS}/older"]["spec"] = {"workflowSpec": {"tasks": chain()}}
+    api.objects[f"{RUNS}/older"]["status"] = {"phase": "Running", "frozenSpec": freeze_spec(legacy),
+                                              "startedAt": "2026-12-01T00:00:00Z"}
+    asyncio.run(Operator(api).reconcile("older"))
+    assert list(api.jobs()) and not pods(api)

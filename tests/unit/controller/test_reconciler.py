@@ -66,8 +66,8 @@ class Operator:
 
 
 def add_run(api: FakeApi, name: str, tasks: list[dict[str, Any]] | None = None, **spec: Any) -> None:
-    if "workflowRef" not in spec:
-        spec["workflowSpec"] = {"tasks": tasks or CHAIN}
+    if "workflowRef" not in spec:  # these tests drive Job attempts; test_pod_mode.py drives Pods (the default)
+        spec["workflowSpec"] = {"tasks": tasks or CHAIN, "taskResource": "Job"}
     api.add(f"{RUNS}/{name}", {"apiVersion": API_VERSION, "kind": "WorkflowRun",
                                "metadata": {"name": name, "namespace": NS, "generation": 1}, "spec": spec})
 
@@ -169,7 +169,7 @@ def test_max_active_runs_queues_the_second_run_until_the_first_finishes():
     api = FakeApi()
     api.add(f"{WORKFLOWS}/nightly", {"apiVersion": API_VERSION, "kind": "Workflow",
                                      "metadata": {"name": "nightly", "namespace": NS, "generation": 1},
-                                     "spec": {"maxActiveRuns": 1, "tasks": CHAIN[:1]}})
+                                     "spec": {"maxActiveRuns": 1, "taskResource": "Job", "tasks": CHAIN[:1]}})
     add_run(api, "nightly-1", workflowRef={"name": "nightly"}, logicalDate="2026-12-01T00:00:00Z")
     add_run(api, "nightly-2", workflowRef={"name": "nightly"}, logicalDate="2026-12-02T00:00:00Z")
     op = Operator(api)
