@@ -54,9 +54,13 @@ def observe_job(job: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
         task, attempt = labels[LABEL_TASK], int(labels[LABEL_ATTEMPT])
     except (KeyError, ValueError):
         return None
+    return replace(_observe(job, seen_at, task, attempt), pool=labels.get(LABEL_POOL), item=item_of(labels))
+
+
+def item_of(labels: dict[str, str]) -> int | None:
+    """The forEach instance (item index) an attempt belongs to, from its label; None for a plain task."""
     item = labels.get(LABEL_ITEM)
-    return replace(_observe(job, seen_at, task, attempt), pool=labels.get(LABEL_POOL),
-                   item=int(item) if item is not None and item.isdigit() else None)
+    return int(item) if item is not None and item.isdigit() else None
 
 
 def _observe(job: dict[str, Any], seen_at: datetime, task: str, attempt: int) -> ObservedJob:

@@ -11,12 +11,13 @@ could not start), and a pod deleted before it finished.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from dagwright.api.timefmt import parse_time
 from dagwright.api.vocabulary import ANNOTATION_FAILED, LABEL_ATTEMPT, LABEL_POOL, LABEL_TASK
-from dagwright.kube.observe import POD_CONDITION_DISRUPTION, read_pod_failure
+from dagwright.kube.observe import POD_CONDITION_DISRUPTION, item_of, read_pod_failure
 from dagwright.planner.snapshot import FailureKind, JobState, ObservedJob
 
 POD_REASON_DEADLINE = "DeadlineExceeded"  # the kubelet's pod status reason after activeDeadlineSeconds
@@ -24,12 +25,17 @@ POD_REASON_DEADLINE = "DeadlineExceeded"  # the kubelet's pod status reason afte
 
 def observe_task_pod(pod: dict[str, Any], seen_at: datetime) -> ObservedJob | None:
     """The planner's view of a task Pod (the attempt itself); None without task/attempt labels."""
-    meta, status = pod.get("metadata", {}), pod.get("status", {})
-    labels = meta.get("labels") or {}
+    labels = pod.get("metadata", {}).get("labels") or {}
     try:
         task, attempt = labels[LABEL_TASK], int(labels[LABEL_ATTEMPT])
     except (KeyError, ValueError):
         return None
+    return replace(_observe_task_pod(pod, seen_at, task, attempt), item=item_of(labels))
+
+
+def _observe_task_pod(pod: dict[str, Any], seen_at: datetime, task: str, attempt: int) -> ObservedJob:
+    meta, status = pod.get("metadata", {}), pod.get("status", {})
+    labels = meta.get("labels") or {}
     name, pool = meta["name"], labels.get(LABEL_POOL)
     started = parse_time(status["startTime"]) if status.get("startTime") else None
     phase = status.get("phase")

@@ -54,3 +54,10 @@ def test_a_task_pod_is_its_own_attempt_and_a_jobs_pod_belongs_to_its_job():
     job_pod = pod(ownerReferences=[{"kind": "Job", "name": "j", "controller": True}])
     job_pod["metadata"]["labels"]["job-name"] = "j"
     assert not is_task_pod(job_pod) and pod_job_key(job_pod) == (("team", "etl"), "j")
+
+
+def test_a_for_each_instance_pod_is_read_as_that_instances_attempt():
+    instance = pod({"phase": "Running"})
+    instance["metadata"]["labels"]["dagwright.io/item"] = "7"
+    assert observe_task_pod(instance, NOW).item == 7
+    assert observe_task_pod(pod({"phase": "Running"}), NOW).item is None
