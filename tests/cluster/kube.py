@@ -22,6 +22,11 @@ def container_task(name: str, deps: list[str] | None = None, annotations: dict[s
     return task
 
 
+def pod_spec(attempt: Any) -> Any:
+    """The pod spec of an attempt: a Job's pod template, or the task Pod's own."""
+    return attempt.spec.template.spec if getattr(attempt.spec, "template", None) is not None else attempt.spec
+
+
 class Kube:
     """A namespace's Dagwright objects through the official client."""
 

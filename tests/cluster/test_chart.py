@@ -34,6 +34,8 @@ from .kube import GROUP, VERSION, Kube
 from .kube import container_task as task
 from .operator_process import OperatorProcess, operator_env
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "dagwright"
 RELEASE = "dagwright"

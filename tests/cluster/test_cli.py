@@ -13,6 +13,8 @@ from dagwright.schedule import scheduled_run_name
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 
 def cli(kube_env, namespace: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dagwright.cli.main", *args, "-n", namespace,
@@ -81,7 +83,7 @@ def test_get_shows_the_dag_and_watch_exits_with_the_run_result(kube, operator, k
 
 
 def test_watch_follows_the_run_through_every_change_to_its_end(kube, operator, kube_env):
-    slow = {"sim.dagwright.io/duration": "3s"}
+    slow = {"sim.dagwright.io/duration": "7s"}  # longer than a run's status writes are apart (5 s)
     kube.create_run("followed", spec={"tasks": [task("a", annotations=slow), task("b", ["a"], annotations=slow)]})
     watched = cli(kube_env, kube.ns, "watch", "followed", "--timeout", "60")
     assert watched.returncode == 0, watched.stdout + watched.stderr

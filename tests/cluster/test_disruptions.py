@@ -14,6 +14,8 @@ from kubernetes import client
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 SLOW = {"sim.dagwright.io/duration": "6s"}
 
 

@@ -20,6 +20,8 @@ from typing import Any, Self
 import pytest
 import yaml
 
+from .kube import pod_spec
+
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "examples" / "manifests"
 API_VERSION = "dagwright.io/v1alpha1"
@@ -151,16 +153,16 @@ def test_the_example_runs_to_success_with_one_job_per_task(example, kube, operat
         attempts = run["status"]["tasks"][task]["attempts"]
         assert sorted(a for t, a in keys if t == task) == list(range(1, attempts + 1))
     if example.name != "quickstart":  # quickstart's load fails once on purpose, to show a retry
-        # one Job per task; a forEach task's, one per instance (its status counts them)
+        # one attempt (Pod or Job) per task; a forEach task's, one per instance (its status counts them)
         per_task = {t: (run["status"]["tasks"][t].get("forEach") or {}).get("items", 1) for t in tasks}
-        assert keys == sorted((t, 1) for t in tasks for _ in range(per_task[t])), "one Job per task (instance)"
-    for job in kube.jobs(run_name):  # templates, task outputs included, were all filled in
-        main = job.spec.template.spec.containers[0]
+        assert keys == sorted((t, 1) for t in tasks for _ in range(per_task[t])), "one attempt per task (instance)"
+    for attempt in kube.attempts(run_name):  # templates, task outputs included, were all filled in
+        main = pod_spec(attempt).containers[0]
         text = json.dumps([main.command, main.args, [e.value for e in main.env or []]])
-        assert "{{" not in text and "<tasks." not in text, (job.metadata.name, text)
+        assert "{{" not in text and "<tasks." not in text, (attempt.metadata.name, text)
     if example.name == "lakehouse":
-        bronze = next(j for j in kube.jobs(run_name) if j.metadata.labels["dagwright.io/task"] == "bronze-ingest")
-        assert "--expected-rows=181234" in bronze.spec.template.spec.containers[0].args
+        bronze = next(a for a in kube.attempts(run_name) if a.metadata.labels["dagwright.io/task"] == "bronze-ingest")
+        assert "--expected-rows=181234" in pod_spec(bronze).containers[0].args
 
     if hooks:
         def delivered() -> list[tuple[str, dict[str, Any]]]:

@@ -10,6 +10,8 @@ from .kube import container_task as task
 from .operator_process import OperatorProcess, operator_env
 from .test_schedules import pretend_last_fire, runs_of
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 
 def test_a_job_deleted_under_a_running_task_is_a_failed_attempt_that_is_retried(kube, operator):
     slow = task("slow", annotations={"sim.dagwright.io/duration": "300s"}, retries={"limit": 1, "backoffSeconds": 0})

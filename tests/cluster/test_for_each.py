@@ -11,6 +11,8 @@ from dagwright.api.names import instance_job_name
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 
 def _instances(kube, run: str, name: str) -> list[tuple[int, int]]:
     """(item, attempt) of every Job of forEach task `name`, sorted."""

@@ -17,6 +17,8 @@ from .apiproxy import ApiProxy
 from .conftest import running_operator
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 
 @pytest.fixture
 def proxy(kubeconfig):

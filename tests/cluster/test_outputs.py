@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 
 def test_a_task_reads_the_outputs_of_its_dependency(kube, operator):
     producer = task("count", annotations={"sim.dagwright.io/termination-message": '{"rows": 42, "table": "bronze"}'})

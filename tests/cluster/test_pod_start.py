@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 
 def test_an_unschedulable_task_fails_after_the_grace_period_naming_the_scheduler_message(kube, operator):
     operator.stop()

@@ -9,6 +9,8 @@ from datetime import datetime
 from .kube import GROUP, VERSION
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 POOL_LABEL = "dagwright.io/pool"
 
 

@@ -10,6 +10,8 @@ from dagwright.api.names import job_name
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 FAIL = {"sim.dagwright.io/exit-code": "3"}
 
 

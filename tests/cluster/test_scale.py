@@ -6,6 +6,8 @@ import json
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 MIB = 1024 * 1024
 
 

@@ -135,8 +135,8 @@ def test_history_limits_garbage_collect_old_finished_runs(kube, operator):
     remaining = kube.wait_for("only two runs kept", lambda: (r := runs_of(kube, "history")) and len(r) == 2 and r)
     assert all(r["status"]["phase"] == "Succeeded" for r in remaining)
     assert [r["spec"]["logicalDate"] for r in remaining] == sorted(r["spec"]["logicalDate"] for r in remaining)
-    wf = kube.custom.get_namespaced_custom_object(GROUP, VERSION, kube.ns, "workflows", "history")
-    assert wf["status"]["lastRunPhase"] == "Succeeded"
+    kube.wait_for("the workflow's last run phase", lambda: (kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, kube.ns, "workflows", "history").get("status") or {}).get("lastRunPhase") == "Succeeded")
 
 
 def test_an_invalid_timezone_is_a_condition_and_event_and_other_workflows_go_on(kube, operator):
@@ -153,7 +153,7 @@ def test_an_invalid_timezone_is_a_condition_and_event_and_other_workflows_go_on(
 
 
 def test_max_active_runs_queues_the_others_and_runs_them_one_at_a_time(kube, operator):
-    slow = task("slow", annotations={"sim.dagwright.io/duration": "2s"})
+    slow = task("slow", annotations={"sim.dagwright.io/duration": "6s"})  # seen Running: past the first status write
     kube.apply_workflow("one-at-a-time", {"maxActiveRuns": 1, "tasks": [slow]})
     for day in (1, 2, 3):
         kube.create_run(f"day-{day}", workflow="one-at-a-time", logicalDate=f"2026-11-0{day}T00:00:00Z")

@@ -10,6 +10,8 @@ from dagwright.api.names import child_run_name
 
 from .kube import container_task as task
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 CHILD = {
     "params": [{"name": "source"}],
     "outputs": [{"name": "rows", "value": "{{ tasks.load.outputs.rows }}"}],

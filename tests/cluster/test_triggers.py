@@ -10,6 +10,8 @@ from .kube import container_task as task
 from .operator_process import OperatorProcess, operator_env
 from .test_schedules import runs_of, stamp, workflow_events
 
+TASK_RESOURCE = "Job"  # these tests look at the runs' Jobs (the default, Pod, elsewhere: test_pod_mode.py)
+
 DAY = "2026-11-24T00:00:00Z"
 DAY2 = "2026-11-25T00:00:00Z"
 
