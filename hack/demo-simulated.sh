@@ -50,7 +50,7 @@ dagwright get "$run" -n "$ns" --kubeconfig "$KUBECONFIG"
 echo
 kubectl -n "$ns" get workflowruns
 echo
-kubectl -n "$ns" get jobs -l "dagwright.io/run=$run"
+kubectl -n "$ns" get pods -l "dagwright.io/run=$run"   # one Pod per task attempt (taskResource: Pod, the default)
 echo
 echo "==> notifications received (path, JSON body):"
 for _ in $(seq 50); do [ -s "$notifications" ] && break; sleep 0.2; done
