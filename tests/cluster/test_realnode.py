@@ -95,13 +95,19 @@ def test_an_exit_code_fails_the_attempt_and_the_retry_runs_again(kube, operator)
     assert kube.attempt_keys("exit") == [("fail", 1), ("fail", 2)]
 
 
-def test_a_task_over_its_memory_limit_is_oom_killed(kube, operator):
+def run_over_its_memory_limit(kube, name: str) -> None:
+    """A run whose task allocates past its 48 MiB limit: the kernel's OOM killer ends it, and the run says so."""
     hog = py("hog", "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024 * 1024))\n",
              podTemplate=main_container(resources={"limits": {"memory": "48Mi"}, "requests": {"memory": "48Mi"}}))
-    kube.create_run("oom", spec=spec(hog))
-    run = kube.wait_for_phase("oom", timeout=RUN_TIMEOUT)
+    kube.create_run(name, spec=spec(hog))
+    run = kube.wait_for_phase(name, timeout=RUN_TIMEOUT)
     assert run["status"]["phase"] == "Failed"
     assert "OOMKilled (exit code 137)" in run["status"]["tasks"]["hog"]["message"]
+
+
+def test_a_task_over_its_memory_limit_is_oom_killed(kube, operator):
+    run_over_its_memory_limit(kube, "oom")
+    assert len(kube.jobs("oom")) == 1
 
 
 def test_a_timed_out_attempt_keeps_the_end_of_its_log(kube, operator, kube_env):
@@ -128,16 +134,21 @@ def test_a_timed_out_attempt_keeps_the_end_of_its_log(kube, operator, kube_env):
     assert lines[-1] in logs.stdout
 
 
-def test_an_image_that_is_not_there_fails_at_once_with_the_kubelets_words(kube, operator):
+def run_with_a_missing_image(kube, name: str) -> None:
+    """A run whose task's image is not on the node (pull policy Never): it fails at once, in the kubelet's words."""
     missing = py("missing", "print('never runs')",
                  python={"image": "localhost/dagwright/does-not-exist:1"},
                  podTemplate=main_container(imagePullPolicy="Never"))
-    kube.create_run("noimage", spec=spec(missing))
-    run = kube.wait_for_phase("noimage", timeout=150)  # the 180 s grace would come later
+    kube.create_run(name, spec=spec(missing))
+    run = kube.wait_for_phase(name, timeout=150)  # the 180 s grace would come later
     assert run["status"]["phase"] == "Failed"
     message = run["status"]["tasks"]["missing"]["message"]
     assert message.startswith("attempt 1 failed: ErrImageNeverPull: ")
     assert 'image "localhost/dagwright/does-not-exist:1" is not present with pull policy of Never' in message
+
+
+def test_an_image_that_is_not_there_fails_at_once_with_the_kubelets_words(kube, operator):
+    run_with_a_missing_image(kube, "noimage")
     job = kube.jobs("noimage")[0]
     assert job.spec.suspend is True  # its pod is stopped; the Job stays as the attempt's record
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import pytest
 
-from .test_realnode import QUICK_STOP, RUN_TIMEOUT, dagwright, main_container, py, real_node, spec
+from .test_realnode import (
+    QUICK_STOP,
+    RUN_TIMEOUT,
+    dagwright,
+    py,
+    real_node,
+    run_over_its_memory_limit,
+    run_with_a_missing_image,
+    spec,
+)
 
 __all__ = ["real_node"]  # the module's autouse fixture: the real node is there and Ready
 
@@ -34,12 +43,7 @@ def test_an_exit_code_fails_the_pod_and_the_retry_runs_a_second_pod(kube, operat
 
 
 def test_a_pod_over_its_memory_limit_is_oom_killed(kube, operator):
-    hog = py("hog", "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024 * 1024))\n",
-             podTemplate=main_container(resources={"limits": {"memory": "48Mi"}, "requests": {"memory": "48Mi"}}))
-    kube.create_run("oom", spec=spec(hog))
-    run = kube.wait_for_phase("oom", timeout=RUN_TIMEOUT)
-    assert run["status"]["phase"] == "Failed"
-    assert "OOMKilled (exit code 137)" in run["status"]["tasks"]["hog"]["message"]
+    run_over_its_memory_limit(kube, "oom")
     assert kube.jobs("oom") == [] and len(kube.task_pods("oom")) == 1
 
 
@@ -59,15 +63,7 @@ def test_a_timed_out_pod_is_ended_by_the_kubelet_and_kept_with_its_log(kube, ope
 
 
 def test_an_image_that_is_not_there_fails_at_once_and_its_pod_is_deleted(kube, operator):
-    missing = py("missing", "print('never runs')",
-                 python={"image": "localhost/dagwright/does-not-exist:1"},
-                 podTemplate=main_container(imagePullPolicy="Never"))
-    kube.create_run("noimage", spec=spec(missing))
-    run = kube.wait_for_phase("noimage", timeout=150)  # the 180 s grace would come later
-    assert run["status"]["phase"] == "Failed"
-    message = run["status"]["tasks"]["missing"]["message"]
-    assert message.startswith("attempt 1 failed: ErrImageNeverPull: ")
-    assert 'image "localhost/dagwright/does-not-exist:1" is not present with pull policy of Never' in message
+    run_with_a_missing_image(kube, "noimage")
     kube.wait_for("the pod deleted", lambda: not kube.task_pods("noimage"), timeout=120, every=1)
 
 
