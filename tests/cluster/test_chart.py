@@ -243,7 +243,7 @@ def test_the_operator_runs_workflows_with_nothing_but_the_charts_rbac(
 ):
     sa_kubeconfig = service_account_kubeconfig(kube_env, namespace, OPERATOR_SA, tmp_path / "operator-sa.kubeconfig")
     operator = OperatorProcess(str(sa_kubeconfig), [namespace], tmp_path / "operator.log", operator_env(kube_env))
-    kube = Kube(kube_api, namespace)  # the test itself acts as the cluster admin
+    kube = Kube(kube_api, namespace, TASK_RESOURCE)  # the test itself acts as the cluster admin
     try:
         operator.start()
         _a_run_with_a_retried_task_succeeds(kube)
