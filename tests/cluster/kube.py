@@ -75,9 +75,11 @@ class Kube:
         return self.batch.list_namespaced_job(self.ns, label_selector=selector).items
 
     def task_pods(self, run: str) -> list[Any]:
-        """The run's bare task Pods (`taskResource: Pod`): owned by the WorkflowRun, not by a Job."""
+        """The run's bare task Pods (`taskResource: Pod`): owned by the WorkflowRun, not by a Job;
+        sorted by task, then attempt."""
         pods = self.core.list_namespaced_pod(self.ns, label_selector=f"dagwright.io/run={run}").items
-        return [p for p in pods if any(o.kind == "WorkflowRun" for o in p.metadata.owner_references or [])]
+        return sorted((p for p in pods if any(o.kind == "WorkflowRun" for o in p.metadata.owner_references or [])),
+                      key=lambda p: (p.metadata.labels["dagwright.io/task"], int(p.metadata.labels["dagwright.io/attempt"])))
 
     def attempts(self, run: str) -> list[Any]:
         """The objects that are the run's task attempts: its Jobs, else its task Pods."""

@@ -5,11 +5,6 @@ from __future__ import annotations
 from .kube import container_task as task
 
 
-def task_pods(kube, run: str) -> list:
-    pods = kube.core.list_namespaced_pod(kube.ns, label_selector=f"dagwright.io/run={run}").items
-    return sorted(pods, key=lambda p: (p.metadata.labels["dagwright.io/task"], int(p.metadata.labels["dagwright.io/attempt"])))
-
-
 def finished_at(pod):
     return pod.status.container_statuses[0].state.terminated.finished_at
 
@@ -21,7 +16,7 @@ def test_a_chain_in_pod_mode_runs_one_pod_per_task_in_order_and_no_job(kube, ope
     run = kube.wait_for_phase("podchain-1")
     assert run["status"]["phase"] == "Succeeded" and run["status"]["progress"] == "3/3"
     assert kube.jobs("podchain-1") == []
-    pods = {p.metadata.labels["dagwright.io/task"]: p for p in task_pods(kube, "podchain-1")}
+    pods = {p.metadata.labels["dagwright.io/task"]: p for p in kube.task_pods("podchain-1")}
     assert sorted(pods) == ["t0", "t1", "t2"]
     assert all(p.status.phase == "Succeeded" for p in pods.values())
     assert pods["t1"].metadata.owner_references[0].kind == "WorkflowRun"
@@ -42,7 +37,7 @@ def test_a_failing_task_in_pod_mode_is_retried_as_a_second_pod_and_succeeds(kube
     run = kube.wait_for_phase("podflaky")
     assert run["status"]["phase"] == "Succeeded"
     assert run["status"]["tasks"]["flaky"]["attempts"] == 2
-    pods = task_pods(kube, "podflaky")
+    pods = kube.task_pods("podflaky")
     assert [(p.metadata.labels["dagwright.io/task"], p.metadata.labels["dagwright.io/attempt"], p.status.phase)
             for p in pods] == [("after", "1", "Succeeded"), ("flaky", "1", "Failed"), ("flaky", "2", "Succeeded")]
     assert pods[1].status.container_statuses[0].state.terminated.exit_code == 4
@@ -58,4 +53,4 @@ def test_cancelling_a_pod_mode_run_deletes_its_running_pod(kube, operator):
     kube.patch_run("podcancel", {"spec": {"cancel": True}})
     run = kube.wait_for_phase("podcancel")
     assert run["status"]["phase"] == "Cancelled"
-    kube.wait_for("the pod deleted", lambda: not task_pods(kube, "podcancel"), timeout=60)
+    kube.wait_for("the pod deleted", lambda: not kube.task_pods("podcancel"), timeout=60)

@@ -86,7 +86,7 @@ class RunReconciler:
         self.notifier = Notifier(http, events, clock, workflow_name_of, self._record_notified)
         # statuses decided but not yet written, by run key, with the uid of the run they are for
         self.statuses: StatusWriter[RunKey, Pending] = StatusWriter(self._write_pending, first_linger=FIRST_LINGER_SECONDS)
-        self.progress = ProgressEvents(events)  # routine task progress, a few Events per run
+        self.progress = ProgressEvents(events)  # a run's start, progress and end: one Event for a short run
 
     # ----------------------------------------------------------------- watch events
 

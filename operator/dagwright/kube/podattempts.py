@@ -30,22 +30,21 @@ def observe_task_pod(pod: dict[str, Any], seen_at: datetime) -> ObservedJob | No
         task, attempt = labels[LABEL_TASK], int(labels[LABEL_ATTEMPT])
     except (KeyError, ValueError):
         return None
-    return replace(_observe_task_pod(pod, seen_at, task, attempt), item=item_of(labels))
+    return replace(_observe_task_pod(pod, seen_at, task, attempt), pool=labels.get(LABEL_POOL), item=item_of(labels))
 
 
 def _observe_task_pod(pod: dict[str, Any], seen_at: datetime, task: str, attempt: int) -> ObservedJob:
     meta, status = pod.get("metadata", {}), pod.get("status", {})
-    labels = meta.get("labels") or {}
-    name, pool = meta["name"], labels.get(LABEL_POOL)
+    name = meta["name"]
     started = parse_time(status["startTime"]) if status.get("startTime") else None
     phase = status.get("phase")
 
     def failed(text: str, kind: FailureKind, exit_code: int | None = None) -> ObservedJob:
         return ObservedJob(name, task, attempt, JobState.FAILED, started, seen_at, text, failure_kind=kind,
-                           exit_code=exit_code, pool=pool)
+                           exit_code=exit_code)
 
     if phase == "Succeeded":
-        return ObservedJob(name, task, attempt, JobState.SUCCEEDED, started, seen_at, pool=pool)
+        return ObservedJob(name, task, attempt, JobState.SUCCEEDED, started, seen_at)
     if failed_by_us := (meta.get("annotations") or {}).get(ANNOTATION_FAILED):
         return failed(failed_by_us, FailureKind.NOT_STARTED)
     if phase == "Failed" and status.get("reason") == POD_REASON_DEADLINE:
@@ -60,4 +59,4 @@ def _observe_task_pod(pod: dict[str, Any], seen_at: datetime, task: str, attempt
         return failed("failed", FailureKind.POD)
     if meta.get("deletionTimestamp"):
         return failed("its pod was deleted", FailureKind.POD)
-    return ObservedJob(name, task, attempt, JobState.ACTIVE, started, pool=pool)
+    return ObservedJob(name, task, attempt, JobState.ACTIVE, started)

@@ -536,8 +536,9 @@ TASK_DISRUPTED = "TaskDisrupted"
 _GROUPED = {"TaskStarted", "TaskSucceeded", "TaskSkipped", "TaskCancelled"}
 
 
-# A run's start and end are told with its progress (`progress_report`), not the moment they are planned.
-_REPORTED_RUN_REASONS = {"RunStarted", "RunSucceeded", "RunFailed", "RunCancelled"}
+# A run's start and end are told with its progress (`progress_report`), not the moment they are
+# planned; only its queueing is posted at once.
+_REPORTED_RUN_REASONS = {reason for phase, (reason, _) in _RUN_REASONS.items() if phase != RunPhase.QUEUED}
 
 
 def is_routine(transition: Transition) -> bool:

@@ -61,3 +61,12 @@ def test_a_for_each_instance_pod_is_read_as_that_instances_attempt():
     instance["metadata"]["labels"]["dagwright.io/item"] = "7"
     assert observe_task_pod(instance, NOW).item == 7
     assert observe_task_pod(pod({"phase": "Running"}), NOW).item is None
+
+
+@pytest.mark.parametrize("status", [{"phase": "Running"}, {"phase": "Succeeded"}, EXIT_2],
+                         ids=["running", "succeeded", "failed"])
+def test_a_pooled_task_pod_names_its_pool_in_every_state(status):
+    pooled = pod(status)
+    pooled["metadata"]["labels"]["dagwright.io/pool"] = "warehouse"
+    assert observe_task_pod(pooled, NOW).pool == "warehouse"
+    assert observe_task_pod(pod(status), NOW).pool is None

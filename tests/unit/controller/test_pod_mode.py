@@ -44,8 +44,7 @@ def chain(**task: Any) -> list[dict[str, Any]]:
 
 def start(tasks: list[dict[str, Any]]) -> tuple[FakeApi, Operator]:
     api = FakeApi()
-    add_run(api, "etl", tasks, taskResource="Pod")  # the spec field goes into workflowSpec below
-    api.objects[f"{RUNS}/etl"]["spec"] = {"workflowSpec": {"tasks": tasks, "taskResource": "Pod"}}
+    add_run(api, "etl", workflowSpec={"tasks": tasks, "taskResource": "Pod"})
     op = Operator(api)
     asyncio.run(op.reconcile("etl"))
     return api, op
@@ -142,8 +141,7 @@ def test_a_pod_deleted_behind_the_operators_back_is_confirmed_gone_then_failed()
 
 def test_a_workflow_without_task_resource_runs_pods_and_its_run_records_the_kind_it_started_with():
     api = FakeApi()
-    add_run(api, "plain", chain())
-    api.objects[f"{RUNS}/plain"]["spec"] = {"workflowSpec": {"tasks": chain()}}
+    add_run(api, "plain", workflowSpec={"tasks": chain()})
     asyncio.run(Operator(api).reconcile("plain"))
     assert list(pods(api)) == [job_of(api, "plain", "a")] and not api.jobs()
     assert thaw_spec(status(api, "plain")["frozenSpec"]).task_resource == TaskResource.POD
@@ -151,10 +149,9 @@ def test_a_workflow_without_task_resource_runs_pods_and_its_run_records_the_kind
 
 def test_a_run_frozen_before_the_field_existed_keeps_running_jobs():
     api = FakeApi()
-    add_run(api, "older", chain())
+    add_run(api, "older", workflowSpec={"tasks": chain()})
     legacy = WorkflowSpec.model_validate({"tasks": chain()})
     assert legacy.task_resource is None
-    api.objects[f"{RUNS}/older"]["spec"] = {"workflowSpec": {"tasks": chain()}}
     api.objects[f"{RUNS}/older"]["status"] = {"phase": "Running", "frozenSpec": freeze_spec(legacy),
                                               "startedAt": "2026-12-01T00:00:00Z"}
     asyncio.run(Operator(api).reconcile("older"))

@@ -67,7 +67,7 @@ class Operator:
 
 def add_run(api: FakeApi, name: str, tasks: list[dict[str, Any]] | None = None, **spec: Any) -> None:
     if "workflowRef" not in spec:  # these tests drive Job attempts; test_pod_mode.py drives Pods (the default)
-        spec["workflowSpec"] = {"tasks": tasks or CHAIN, "taskResource": "Job"}
+        spec.setdefault("workflowSpec", {"tasks": tasks or CHAIN, "taskResource": "Job"})
     api.add(f"{RUNS}/{name}", {"apiVersion": API_VERSION, "kind": "WorkflowRun",
                                "metadata": {"name": name, "namespace": NS, "generation": 1}, "spec": spec})
 
